@@ -1,0 +1,54 @@
+# tfpulse: `make demo` runs the main job on the bundled sample; `make test` runs every test.
+# Both set up what they need: a virtualenv in .venv, and (for tests) the system packages
+# PostgreSQL, Prometheus/promtool, Chromium, plus the Apache Kafka jars from Maven Central.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+TFPULSE := $(VENV)/bin/tfpulse
+SAMPLE := examples/sample-ci-stream.jsonl.gz
+DEMO_DB ?= tfpulse-demo.db
+
+.PHONY: help demo test venv deps lint typecheck kb-check unit pytest bench clean
+
+help:
+	@echo "make demo    replay the sample CI stream into SQLite, print the top failures, write the weekly report"
+	@echo "make test    install everything needed, then lint, type-check, kb lint/test and pytest"
+	@echo "make bench   run the benchmarks (see benchmarks/README.md)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,fast]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+deps:
+	scripts/install-system-deps
+	scripts/kafka-broker fetch
+
+demo: venv
+	rm -f $(DEMO_DB)
+	$(TFPULSE) replay $(SAMPLE) --store sqlite:///$(DEMO_DB) --top 10 --report weekly-report.html
+
+lint: venv
+	$(VENV)/bin/ruff check worker tests examples benchmarks scripts/*.py
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+kb-check: venv
+	$(TFPULSE) kb lint
+	$(TFPULSE) kb test
+
+pytest: venv
+	$(PY) -m pytest -p no:cacheprovider -ra
+
+test: deps venv lint typecheck kb-check pytest
+
+bench: venv deps
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache $(DEMO_DB) weekly-report.html

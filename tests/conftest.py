@@ -1,0 +1,18 @@
+"""Shared fixtures. Real services (Kafka, PostgreSQL) come from their own plugin modules."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.classify import Classifier
+from worker.kb import KnowledgeBase, default_kb_dir, load_kb
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_kb(default_kb_dir())
+
+
+@pytest.fixture(scope="session")
+def classifier(kb: KnowledgeBase) -> Classifier:
+    return Classifier(kb)

@@ -1,0 +1,102 @@
+from worker.blocks import BlockAssembler
+from worker.model import JobKey
+
+A = JobKey("acme/infra", "1", 1, "plan")
+B = JobKey("acme/infra", "2", 1, "apply")
+
+
+def feed_all(asm: BlockAssembler, job: JobKey, text: str) -> list:
+    out = []
+    for line in text.split("\n"):
+        out += asm.feed(job, line, 100.0)
+    return out
+
+
+def test_framed_block_closes_at_frame_end() -> None:
+    asm = BlockAssembler()
+    text = "Plan: 1 to add\n╷\n│ Error: Unsupported argument\n│\n│   on main.tf line 3:\n╵\nnext"
+    blocks = feed_all(asm, A, text)
+    assert len(blocks) == 1
+    assert blocks[0].lines == ("Error: Unsupported argument", "", "on main.tf line 3:")
+    assert blocks[0].framed and blocks[0].certain and blocks[0].line == 2
+
+
+def test_unframed_block_keeps_detail_after_one_blank() -> None:
+    asm = BlockAssembler()
+    text = ("Error: Error acquiring the state lock\n\nError message: ConditionalCheckFailed\n"
+            "Lock Info:\n  ID:        abc\n\n\nunrelated")
+    blocks = feed_all(asm, A, text)
+    assert len(blocks) == 1
+    assert blocks[0].lines[-1] == "ID:        abc"
+    assert "Error message: ConditionalCheckFailed" in blocks[0].lines
+
+
+def test_next_error_starts_a_new_block() -> None:
+    asm = BlockAssembler()
+    blocks = feed_all(asm, A, "Error: one\nError: two\n")
+    blocks += asm.flush_all()
+    assert [b.lines[0] for b in blocks] == ["Error: one", "Error: two"]
+
+
+def test_interleaved_jobs_do_not_mix() -> None:
+    asm = BlockAssembler()
+    out = []
+    out += asm.feed(A, "╷", 1.0)
+    out += asm.feed(B, "Error: from B", 1.0)
+    out += asm.feed(A, "│ Error: from A", 1.0)
+    out += asm.feed(B, "detail B", 1.0)
+    out += asm.feed(A, "│ detail A", 1.0)
+    out += asm.feed(A, "╵", 1.0)
+    out += asm.end_job(B)
+    by_job = {b.job: b.lines for b in out}
+    assert by_job[A] == ("Error: from A", "detail A")
+    assert by_job[B] == ("Error: from B", "detail B")
+
+
+def test_size_cap_truncates_and_keeps_memory_bounded() -> None:
+    asm = BlockAssembler(max_lines=5, max_bytes=1000)
+    lines = ["Error: huge"] + [f"detail {i}" for i in range(10_000)]
+    blocks = feed_all(asm, A, "\n".join(lines)) + asm.flush_all()
+    assert len(blocks) == 1
+    assert len(blocks[0].lines) == 5 and blocks[0].truncated
+
+
+def test_byte_cap_on_a_single_huge_line() -> None:
+    asm = BlockAssembler(max_bytes=100)
+    blocks = feed_all(asm, A, "Error: x\n" + "y" * 10_000_000) + asm.flush_all()
+    assert blocks[0].lines == ("Error: x",) and blocks[0].truncated
+
+
+def test_idle_timeout_and_job_cap() -> None:
+    asm = BlockAssembler(idle_seconds=60, max_jobs=2)
+    asm.feed(A, "Error: a", 0.0)
+    assert asm.flush_idle(30.0) == []
+    assert [b.lines[0] for b in asm.flush_idle(61.0)] == ["Error: a"]
+    asm.feed(A, "Error: a2", 100.0)
+    asm.feed(B, "Error: b", 100.0)
+    evicted = asm.feed(JobKey("r", "3", 1, "j"), "Error: c", 100.0)
+    assert [b.lines[0] for b in evicted] == ["Error: a2"]  # least recently active first
+    assert asm.jobs_tracked == 2
+
+
+def test_weak_start_is_uncertain_and_other_output_closes() -> None:
+    asm = BlockAssembler()
+    blocks = feed_all(asm, A, "AccessDeniedException: User: x\nis not authorized\n$ terraform apply")
+    assert len(blocks) == 1 and not blocks[0].certain
+    assert blocks[0].lines == ("AccessDeniedException: User: x", "is not authorized")
+
+
+def test_open_positions_hold_back_the_first_line_of_an_open_block() -> None:
+    asm = BlockAssembler()
+    asm.feed(A, "ordinary", 1.0, position=("p0", 10))
+    asm.feed(A, "Error: x", 1.0, position=("p0", 11))
+    asm.feed(A, "detail", 1.0, position=("p0", 12))
+    assert asm.open_positions() == {"p0": 11}
+    asm.end_job(A)
+    assert asm.open_positions() == {}
+
+
+def test_warning_block_is_not_certain() -> None:
+    asm = BlockAssembler()
+    blocks = feed_all(asm, A, "╷\n│ Warning: Deprecated argument\n╵")
+    assert len(blocks) == 1 and not blocks[0].certain

@@ -1,0 +1,115 @@
+"""Linear-time multi-pattern matching: one scan tells which patterns hit a text.
+
+Hyperscan (the `hyperscan` package) scans for all patterns at once; google-re2's
+`re2.Set` is the fallback where Hyperscan is not installed. Both guarantee time linear
+in the input, so a hostile log line cannot stall the worker. Capture groups are then
+extracted with RE2 only for the few patterns that hit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+import re2
+
+try:  # optional: the `fast` extra
+    import hyperscan
+except ImportError:  # pragma: no cover - depends on the environment
+    hyperscan = None
+
+_NAMED_GROUP = re.compile(r"\(\?P<[a-zA-Z_][a-zA-Z0-9_]*>")
+
+
+class PatternSet(Protocol):
+    name: str
+
+    def scan(self, text: str) -> list[int]:
+        """Indexes of the patterns that match somewhere in text (unordered)."""
+        ...
+
+
+class Re2Set:
+    """re2.Set: one DFA for all patterns."""
+
+    name = "re2"
+
+    def __init__(self, patterns: Sequence[str]):
+        self._set = re2.Set.SearchSet(re2.Options())
+        for regex in patterns:
+            self._set.Add(regex)
+        self._set.Compile()
+        self._empty = not patterns
+
+    def scan(self, text: str) -> list[int]:
+        if self._empty:
+            return []
+        return list(self._set.Match(text))
+
+
+class HyperscanSet:
+    """Hyperscan block-mode database; hits are confirmed by RE2 afterwards.
+
+    Patterns are compiled in prefilter mode where Hyperscan's own syntax differs (it
+    may then report a superset), so every hit is confirmed with RE2 before it counts.
+    """
+
+    name = "hyperscan"
+
+    def __init__(self, patterns: Sequence[str]):
+        assert hyperscan is not None
+        self._confirm = [re2.compile(p) for p in patterns]
+        self._db = None
+        if patterns:
+            self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            exprs = [to_hyperscan(p).encode() for p in patterns]
+            flags = [hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH
+                     | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY] * len(exprs)
+            self._db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
+        self._scratch_hits: list[int] = []
+
+    def _on_match(self, pid: int, start: int, end: int, flags: int, ctx: object) -> None:
+        self._scratch_hits.append(pid)
+
+    def scan(self, text: str) -> list[int]:
+        if self._db is None:
+            return []
+        hits: list[int] = []
+        self._scratch_hits = hits
+        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=self._on_match)
+        return [pid for pid in set(hits) if self._confirm[pid].search(text) is not None]
+
+
+def to_hyperscan(regex: str) -> str:
+    """RE2 → Hyperscan syntax: Hyperscan has no named groups."""
+    return _NAMED_GROUP.sub("(?:", regex)
+
+
+def hyperscan_available() -> bool:
+    return hyperscan is not None
+
+
+def build(patterns: Sequence[str], engine: str = "auto") -> PatternSet:
+    """Compile patterns with the named engine ('auto' prefers Hyperscan)."""
+    if engine == "hyperscan" or (engine == "auto" and hyperscan is not None):
+        if hyperscan is None:
+            raise RuntimeError("engine 'hyperscan' requested but the hyperscan package is "
+                               "not installed: pip install 'tfpulse[fast]'")
+        return HyperscanSet(patterns)
+    if engine not in ("auto", "re2"):
+        raise ValueError(f"unknown engine {engine!r}: use auto, hyperscan or re2")
+    return Re2Set(patterns)
+
+
+def hyperscan_compile_error(regex: str) -> str | None:
+    """Why Hyperscan (exact mode) refuses a pattern, or None. For `kb lint`."""
+    if hyperscan is None:
+        return None
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    try:
+        db.compile(expressions=[to_hyperscan(regex).encode()], ids=[0],
+                   flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH])
+    except hyperscan.error as exc:  # type: ignore[attr-defined]
+        return str(exc)
+    return None

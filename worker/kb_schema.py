@@ -1,0 +1,218 @@
+"""The schema of one KB entry, checked field by field (see docs/kb-format.md).
+
+Hand-written rather than JSON Schema because each message must say how to fix the
+entry, and the checks that matter most (a pattern compiles in RE2, a dead-end signal
+points at a dead end) are not expressible in JSON Schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+TAGS = frozenset({
+    "permission", "state-lock", "credentials", "backend", "provider", "network", "quota",
+    "throttling", "syntax", "config", "dependency", "timeout", "conflict", "module",
+    "aws", "gcp", "azure", "kubernetes", "hcp", "opentofu",
+})
+CATEGORIES = frozenset({
+    "auth_error", "state_error", "config_error", "network_error", "resource_error",
+    "quota_error", "provider_error", "timeout_error", "dependency_error", "syntax_error",
+})
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)+$")
+_FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# key -> (required, accepted types)
+TOP_LEVEL: dict[str, tuple[bool, tuple[type, ...]]] = {
+    "id": (True, (str,)),
+    "signature": (True, (str,)),
+    "signature_zh": (False, (str, type(None))),
+    "regex": (False, (str, type(None))),
+    "domain": (True, (str,)),
+    "category": (True, (str,)),
+    "subcategory": (False, (str, type(None))),
+    "root_cause": (True, (str,)),
+    "root_cause_type": (False, (str, type(None))),
+    "root_cause_zh": (False, (str, type(None))),
+    "versions": (False, (list,)),
+    "os_specific": (False, (dict,)),
+    "dead_ends": (True, (list,)),
+    "workarounds": (True, (list,)),
+    "workarounds_zh": (False, (list,)),
+    "fix_rate": (False, (int, float, type(None))),
+    "confidence": (False, (int, float, type(None))),
+    "evidence_count": (False, (int, type(None))),
+    "first_seen": (False, (str, type(None))),
+    "verification": (False, (str, type(None))),
+    "official_docs": (False, (list,)),
+    "tags": (True, (list,)),
+    "priority": (False, (int,)),
+    "patterns": (True, (list,)),
+    "examples": (True, (list,)),
+    "counter_examples": (True, (list,)),
+    "dead_end_signals": (False, (list,)),
+}
+ITEM_KEYS = {
+    "versions": {"version", "introduced", "deprecated", "removed", "behavior_change", "status"},
+    "dead_ends": {"action", "why_fails", "fail_rate", "condition", "sources"},
+    "workarounds": {"action", "success_rate", "how", "condition", "sources"},
+    "patterns": {"regex", "multiline"},
+    "examples": {"text", "fields", "source"},
+    "counter_examples": {"text", "source"},
+    "dead_end_signals": {"regex", "dead_end"},
+}
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    path: tuple[Any, ...]  # keys and indexes to the offending node
+    message: str
+
+    @property
+    def field(self) -> str:
+        return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in self.path) or "(entry)"
+
+
+def validate_entry(data: Any, expected_id: str) -> list[SchemaError]:
+    """Every problem of one parsed entry; empty when it is valid."""
+    if not isinstance(data, dict):
+        return [SchemaError((), "the file must hold one mapping (an entry), not "
+                            f"{type(data).__name__}")]
+    errs: list[SchemaError] = []
+    for key in data:
+        if key not in TOP_LEVEL:
+            errs.append(SchemaError((key,), f"unknown key; allowed keys: see docs/kb-format.md"))
+    for key, (required, types) in TOP_LEVEL.items():
+        if key not in data:
+            if required:
+                errs.append(SchemaError((key,), "required field is missing"))
+        elif not isinstance(data[key], types) or isinstance(data[key], bool):
+            errs.append(SchemaError((key,), f"must be {' or '.join(t.__name__ for t in types)}"))
+    if errs:
+        return errs
+    errs += _check_identity(data, expected_id)
+    errs += _check_items(data)
+    errs += _check_patterns(data)
+    errs += _check_examples(data)
+    return errs
+
+
+def _check_identity(data: dict[str, Any], expected_id: str) -> list[SchemaError]:
+    errs = []
+    if not _ID.match(data["id"]):
+        errs.append(SchemaError(("id",), "must look like 'domain/slug' (lowercase, digits, '-')"))
+    if data["id"] != expected_id:
+        errs.append(SchemaError(("id",), f"must equal the file's path under kb/: {expected_id!r}"))
+    if data["id"].split("/")[0] != data["domain"]:
+        errs.append(SchemaError(("domain",), "must equal the id's first segment"))
+    if data["category"] not in CATEGORIES:
+        errs.append(SchemaError(("category",), f"unknown category; one of {sorted(CATEGORIES)}"))
+    tags = data["tags"]
+    if not tags:
+        errs.append(SchemaError(("tags",), "at least one tag is required"))
+    for i, tag in enumerate(tags):
+        if tag not in TAGS:
+            errs.append(SchemaError(("tags", i), f"{tag!r} is not in the vocabulary {sorted(TAGS)}"))
+    if len(set(tags)) != len(tags):
+        errs.append(SchemaError(("tags",), "tags repeat"))
+    prio = data.get("priority", 50)
+    if not 0 <= prio <= 100:
+        errs.append(SchemaError(("priority",), "must be between 0 and 100"))
+    for key in ("fix_rate", "confidence"):
+        if data.get(key) is not None and not 0 <= data[key] <= 1:
+            errs.append(SchemaError((key,), "must be between 0 and 1"))
+    return errs
+
+
+def _check_items(data: dict[str, Any]) -> list[SchemaError]:
+    errs = []
+    for key in ("versions", "dead_ends", "workarounds", "dead_end_signals"):
+        for i, item in enumerate(data.get(key) or []):
+            if not isinstance(item, dict):
+                errs.append(SchemaError((key, i), "must be a mapping"))
+                continue
+            for k in item:
+                if k not in ITEM_KEYS[key]:
+                    errs.append(SchemaError((key, i, k), f"unknown key; allowed: "
+                                            f"{sorted(ITEM_KEYS[key])}"))
+    for key, rate in (("dead_ends", "fail_rate"), ("workarounds", "success_rate")):
+        items = data.get(key) or []
+        if not items:
+            errs.append(SchemaError((key,), "at least one is required"))
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            if not isinstance(item.get("action"), str) or not item["action"].strip():
+                errs.append(SchemaError((key, i, "action"), "a non-empty text is required"))
+            value = item.get(rate)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+                errs.append(SchemaError((key, i, rate), "a number between 0 and 1 is required"))
+    for i, sig in enumerate(data.get("dead_end_signals") or []):
+        if isinstance(sig, dict):
+            errs += _check_regex(sig.get("regex"), ("dead_end_signals", i, "regex"))
+            idx = sig.get("dead_end", 0)
+            if not isinstance(idx, int) or not 0 <= idx < len(data["dead_ends"]):
+                errs.append(SchemaError(("dead_end_signals", i, "dead_end"),
+                                        "must be an index into dead_ends"))
+    return errs
+
+
+def _check_patterns(data: dict[str, Any]) -> list[SchemaError]:
+    errs = []
+    if not data["patterns"]:
+        errs.append(SchemaError(("patterns",), "at least one pattern is required"))
+    for i, item in enumerate(data["patterns"]):
+        if isinstance(item, str):
+            item = {"regex": item}
+        if not isinstance(item, dict):
+            errs.append(SchemaError(("patterns", i), "must be a mapping {regex, multiline}"))
+            continue
+        for k in item:
+            if k not in ITEM_KEYS["patterns"]:
+                errs.append(SchemaError(("patterns", i, k), "unknown key; allowed: regex, multiline"))
+        errs += _check_regex(item.get("regex"), ("patterns", i, "regex"))
+        if not isinstance(item.get("multiline", False), bool):
+            errs.append(SchemaError(("patterns", i, "multiline"), "must be true or false"))
+    return errs
+
+
+def _check_regex(regex: Any, path: tuple[Any, ...]) -> list[SchemaError]:
+    if not isinstance(regex, str) or not regex:
+        return [SchemaError(path, "a non-empty RE2 pattern is required")]
+    try:
+        compiled = re2.compile(regex)
+    except re2.error as exc:
+        return [SchemaError(path, f"does not compile in RE2 ({exc}); RE2 has no "
+                            "backreferences or lookaround")]
+    errs = []
+    for name in compiled.groupindex:
+        if not _FIELD.match(name):
+            errs.append(SchemaError(path, f"group name {name!r} must be snake_case"))
+    if compiled.search("") is not None:
+        errs.append(SchemaError(path, "matches the empty string: it would match every block"))
+    return errs
+
+
+def _check_examples(data: dict[str, Any]) -> list[SchemaError]:
+    errs = []
+    for key, minimum in (("examples", 2), ("counter_examples", 1)):
+        items = data[key]
+        if len(items) < minimum:
+            errs.append(SchemaError((key,), f"at least {minimum} required"))
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                errs.append(SchemaError((key, i), "must be a mapping {text, fields?, source?}"))
+                continue
+            for k in item:
+                if k not in ITEM_KEYS[key]:
+                    errs.append(SchemaError((key, i, k), f"unknown key; allowed: "
+                                            f"{sorted(ITEM_KEYS[key])}"))
+            if not isinstance(item.get("text"), str) or not item["text"].strip():
+                errs.append(SchemaError((key, i, "text"), "the log text is required"))
+            fields = item.get("fields")
+            if fields is not None and not isinstance(fields, dict):
+                errs.append(SchemaError((key, i, "fields"), "must be a mapping field: value"))
+    return errs

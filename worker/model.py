@@ -1,0 +1,140 @@
+"""Plain data passed between pipeline stages.
+
+Every stage takes and returns these frozen dataclasses; none of them knows about Kafka,
+files or SQL. Times are epoch seconds (float, UTC) because they are compared and stored
+far more often than they are printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, NamedTuple
+
+
+class JobKey(NamedTuple):
+    """One job run attempt: the unit inside which an error counts once."""
+
+    repo: str
+    run_id: str
+    run_attempt: int
+    job: str
+
+    def label(self) -> str:
+        return f"{self.repo}/{self.run_id}#{self.run_attempt}/{self.job}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One decoded CI log event (see DESIGN.md, event contract)."""
+
+    message: str
+    timestamp: float
+    repo: str = "unknown"
+    run_id: str = "unknown"
+    run_attempt: int = 1
+    job: str = "unknown"
+    provider: str = "other"
+    pipeline: str = ""
+    team: str = ""
+    line_number: int | None = None
+    kind: str = "log"  # "log" or "job_end"
+    status: str | None = None
+
+    @property
+    def job_key(self) -> JobKey:
+        return JobKey(self.repo, self.run_id, self.run_attempt, self.job)
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    """What is known about a job besides its key; carried onto its occurrences."""
+
+    provider: str = "other"
+    pipeline: str = ""
+    team: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One Terraform diagnostic rebuilt from a job's log lines (normalized text)."""
+
+    job: JobKey
+    lines: tuple[str, ...]
+    line: int  # 1-based position of the first line in the job stream
+    timestamp: float  # event time of the first line
+    framed: bool = False
+    truncated: bool = False  # True when the size cap cut the block short
+    certain: bool = True  # starts like a Terraform diagnostic ("Error: …"); False for
+    # blocks opened on a weaker hint ("AccessDenied…"), kept only when the KB knows them
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The classification of one block. kb_id None means unclassified."""
+
+    block: Block
+    kb_id: str | None
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+    also_matched: tuple[str, ...] = ()  # other entries that matched, lower priority
+
+    @property
+    def classified(self) -> bool:
+        return self.kb_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One KB entry (or one unclassified template) in one job run attempt.
+
+    For unclassified failures kb_id is None and template holds the masked text that
+    groups them; the dedupe key then uses the template's digest.
+    """
+
+    job: JobKey
+    kb_id: str | None
+    timestamp: float
+    info: JobInfo = JobInfo()
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+    text: str = ""  # redacted block text
+    template: str = ""  # masked text, for unclassified grouping
+    template_id: str = ""  # digest of template
+
+    @property
+    def key(self) -> tuple[str, str, int, str, str]:
+        entry = self.kb_id if self.kb_id is not None else "unclassified:" + self.template_id
+        return (self.job.repo, self.job.run_id, self.job.run_attempt, self.job.job, entry)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadEndAttempt:
+    """A known dead end (e.g. `-lock=false`) seen in a job, tied to the entry it belongs to."""
+
+    job: JobKey
+    kb_id: str
+    signal: str
+    timestamp: float
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one stretch of input produced, written to the store in one transaction.
+
+    positions: for each source partition (e.g. ("ci-logs", 3) or ("file:/x.jsonl", 0)),
+    the position from which a restarted consumer must read again: it never passes the
+    first line of a block still open, so nothing in flight is lost on a crash; what is
+    read twice is dropped by the store's occurrence keys.
+    """
+
+    occurrences: list[Occurrence] = field(default_factory=list)
+    dead_ends: list[DeadEndAttempt] = field(default_factory=list)
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    events_ok: int = 0
+    events_invalid: int = 0

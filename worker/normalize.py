@@ -1,0 +1,75 @@
+"""Normalize one CI log line: what is left is the text Terraform printed.
+
+CI systems wrap every line in their own decoration: GitHub Actions prefixes an ISO
+timestamp, GitLab writes `section_start:…` markers and `ESC[0K` erase codes, Jenkins'
+timestamper and `[Pipeline]` steps, Atlantis indents. Terraform itself draws its
+diagnostics inside a frame (`╷ │ ╵`) and colours them. The classifier must see none of
+that, or every pattern would have to know every CI system.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ANSI / VT100: CSI sequences (colours, erase), OSC (titles, hyperlinks), 2-char escapes.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# Control characters other than tab (binary junk, NUL, bells, stray CR).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+_CI_PREFIXES = re.compile(
+    r"""^(?:
+        \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?\s      # GitHub Actions / ISO stamp
+      | \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?\]\s                      # Jenkins timestamper (ISO)
+      | \[?\d\d:\d\d:\d\d(?:\.\d+)?\]?\s                                      # Jenkins timestamper (time)
+      | section_(?:start|end):\d+:[\w.-]+(?:\[[^\]]*\])?                       # GitLab section marker
+      | \[Pipeline\]\s?                                                        # Jenkins pipeline step
+      | \#\#\[(?:group|endgroup|error|warning|debug|notice|command)\]          # GitHub workflow commands
+      | ::(?:error|warning|notice|debug|group|endgroup)(?:\s[^:]*)?::          # GitHub workflow commands
+    )""",
+    re.VERBOSE,
+)
+_FRAME = re.compile(r"^[╷│╵]\s?")
+
+
+def strip_ansi(line: str) -> str:
+    """Remove escape sequences and control characters, keeping tabs."""
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    return _CONTROL.sub("", line)
+
+
+def strip_ci_prefix(line: str) -> str:
+    """Remove CI decorations at the start of a line (repeatedly: they stack)."""
+    for _ in range(4):
+        stripped = _CI_PREFIXES.sub("", line, count=1)
+        if stripped == line:
+            break
+        line = stripped
+    return line
+
+
+def normalize_line(raw: str) -> tuple[str, str | None]:
+    """Return (text, frame) for one raw line.
+
+    text is stripped of decorations and surrounding whitespace; frame is the frame
+    character Terraform drew at the start of the line (`╷`, `│`, `╵`), or None.
+    """
+    # A carriage return inside a line is a progress redraw: keep what was drawn last.
+    if "\r" in raw:
+        raw = raw.rstrip("\r")
+        if "\r" in raw:
+            raw = raw.rsplit("\r", 1)[1] or raw.replace("\r", "")
+    line = strip_ci_prefix(strip_ansi(raw)).lstrip()
+    line = strip_ci_prefix(line).lstrip()  # GitLab: marker, then ESC[0K, then a stamp
+    frame = None
+    if line[:1] in ("╷", "│", "╵"):
+        frame = line[0]
+        line = _FRAME.sub("", line, count=1)
+    return line.strip(), frame
+
+
+def split_lines(message: str) -> list[str]:
+    """Split an event message that may carry several lines (CRLF or LF)."""
+    if "\n" not in message:
+        return [message]
+    return message.split("\n")

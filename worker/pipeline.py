@@ -1,0 +1,159 @@
+"""The core pipeline: events in, occurrences out. No I/O.
+
+    event ─> split lines ─> prefilter ─> normalize + blocks ─> classify ─> occurrence
+
+Most CI log lines are ordinary output. A line is only normalized and fed to the block
+assembler when its job has a block open or when a cheap literal prefilter says it may
+start one; everything else costs one regex search on the raw text.
+
+Sources (Kafka, files) call `process` per event with the event's source position, then
+`take()` a Batch to write in one store transaction. The batch's positions never pass the
+first line of a block still open, so a crash loses nothing (see model.Batch).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import re2
+
+from worker import engine
+from worker.blocks import BlockAssembler
+from worker.classify import Classifier
+from worker.kb import KnowledgeBase
+from worker.model import Batch, Block, DeadEndAttempt, Event, JobInfo, JobKey, Match, Occurrence
+from worker.redact import redact
+from worker.template import template_of
+
+# Anything that can start a block (see blocks.STRONG_START / WEAK_START) contains one of
+# these; a line with none of them, in a job with no open block, is skipped unread.
+PREFILTER = re.compile(
+    r"rror|xception|[Dd]enied|nauthori|orbidden|[Ff]ail|[Cc]ould not|[Cc]annot|[Uu]nable to"
+    r"|not found|[Nn]o valid|[Ee]xpired|[Ii]nvalid|ot authorized|oes not have|rovider found"
+    r"|[Ll]imit ?[Ee]xceeded|hrottl|lready exists|lready locked|[Tt]ime(?:d )?out|onflict"
+    r"|ERROR|DENIED|FAIL|[╷│╵]|-lock=false|force-unlock|\"Action\""
+)
+
+
+class Pipeline:
+    """Stateful per worker (open blocks per job); every method is pure computation."""
+
+    def __init__(self, kb: KnowledgeBase, classifier: Classifier | None = None,
+                 assembler: BlockAssembler | None = None,
+                 repo_entries: Iterable[tuple[str, str]] = (), max_jobs: int = 20_000):
+        self.kb = kb
+        self.classifier = classifier or Classifier(kb)
+        self.blocks = assembler or BlockAssembler(max_jobs=max_jobs)
+        self._signals = _compile_signals(kb)
+        self._signal_set = engine.build([r.pattern for _, r, _ in self._signals]) \
+            if self._signals else None
+        self._repo_entries: set[tuple[str, str]] = set(repo_entries)
+        self._info: OrderedDict[JobKey, JobInfo] = OrderedDict()
+        self._max_jobs = max_jobs
+        self._next: dict[Hashable, int] = {}
+        self._batch = Batch()
+        self._seen: set[tuple[str, str, int, str, str]] = set()
+        self.watermark = 0.0  # latest event time seen: drives the idle timeout
+        self.matches: list[Match] = []  # every classified block, for `classify`
+        self.keep_matches = False
+
+    # -- input -----------------------------------------------------------------------
+
+    def process(self, event: Event, position: tuple[Hashable, int] | None = None) -> None:
+        """Feed one event. position = (partition, offset) in its source, if any."""
+        job = event.job_key
+        if event.timestamp > self.watermark:
+            self.watermark = event.timestamp
+        self._remember(job, event)
+        if event.kind == "job_end":
+            self._emit(self.blocks.end_job(job))
+        elif event.message:
+            self._feed_message(job, event, position)
+        if position is not None:
+            self._next[position[0]] = position[1] + 1
+        self._batch.events_ok += 1
+
+    def invalid(self, position: tuple[Hashable, int] | None = None) -> None:
+        """A record that did not decode still moves the source position on."""
+        if position is not None:
+            self._next[position[0]] = position[1] + 1
+        self._batch.events_invalid += 1
+
+    def flush_idle(self) -> None:
+        self._emit(self.blocks.flush_idle(self.watermark))
+
+    def close(self) -> None:
+        """End of input: close every open block."""
+        self._emit(self.blocks.flush_all())
+
+    def take(self) -> Batch:
+        """What was produced since the last take, with the positions safe to store."""
+        batch, self._batch = self._batch, Batch()
+        held = self.blocks.open_positions()
+        for part, nxt in self._next.items():
+            batch.positions[part] = min(nxt, held.get(part, nxt))
+        self._seen.clear()
+        return batch
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _feed_message(self, job: JobKey, event: Event, position: tuple[Hashable, int] | None
+                      ) -> None:
+        message = event.message
+        if self._signal_set is not None and self._signal_set.scan(message):
+            for raw in message.split("\n"):
+                self._dead_end_signals(job, raw, event.timestamp)
+        if not self.blocks.has_open(job) and PREFILTER.search(message) is None:
+            self.blocks.skip(job, message.count("\n") + 1, event.timestamp)
+            return
+        lines = message.split("\n")
+        for i, raw in enumerate(lines):
+            number = event.line_number + i if event.line_number is not None else None
+            closed = self.blocks.feed(job, raw, event.timestamp, number, position)
+            if closed:
+                self._emit(closed)
+
+    def _remember(self, job: JobKey, event: Event) -> None:
+        if job not in self._info:
+            self._info[job] = JobInfo(event.provider, event.pipeline, event.team)
+            if len(self._info) > self._max_jobs:
+                self._info.popitem(last=False)
+
+    def _emit(self, blocks: list[Block]) -> None:
+        for block in blocks:
+            match = self.classifier.classify(block)
+            if match is None:
+                continue
+            if self.keep_matches:
+                self.matches.append(match)
+            occ = self._occurrence(match)
+            if occ.key in self._seen:
+                continue
+            self._seen.add(occ.key)
+            self._batch.occurrences.append(occ)
+            if occ.kb_id is not None:
+                self._repo_entries.add((block.job.repo, occ.kb_id))
+
+    def _occurrence(self, match: Match) -> Occurrence:
+        block = match.block
+        info = self._info.get(block.job, JobInfo())
+        text = redact(block.text)
+        template, template_id = ("", "") if match.kb_id else template_of(
+            tuple(redact(line) for line in block.lines[:3]))
+        fields = {k: redact(v) for k, v in match.fields.items()}
+        return Occurrence(block.job, match.kb_id, block.timestamp, info, match.category,
+                          match.tags, fields, text, template, template_id)
+
+    def _dead_end_signals(self, job: JobKey, raw: str, timestamp: float) -> None:
+        for kb_id, regex, signal in self._signals:
+            if (job.repo, kb_id) in self._repo_entries and regex.search(raw):
+                self._batch.dead_ends.append(DeadEndAttempt(job, kb_id, signal, timestamp))
+
+
+def _compile_signals(kb: KnowledgeBase) -> list[tuple[str, Any, str]]:
+    """Dead-end signals: (kb_id, compiled RE2 regex, the dead end's action)."""
+    return [(entry.id, re2.compile(sig.regex), sig.action or sig.regex)
+            for entry in kb.entries.values() for sig in entry.dead_end_signals]
