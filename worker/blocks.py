@@ -31,7 +31,6 @@ STRONG_START = re.compile(
     r"|[\w.\[\]\"-]+: Error: "
     r"|Failed to [a-z]"
     r"|Could not (?:retrieve|load|satisfy|find|download|install)"
-    r"|Planning failed"
     r"|Argument or block definition required"
     r")"
 )

@@ -28,7 +28,7 @@ docs: README.md, docs/kb-format.md, docs/operations.md
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from worker import cli_classify, cli_kb
+    from worker import cli_classify, cli_kb, cli_produce, cli_replay, cli_report, cli_run
 
     parser = argparse.ArgumentParser(
         prog="tfpulse",
@@ -41,25 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    cli_classify.register(sub)
-    for module in _optional_modules():
+    for module in (cli_classify, cli_replay, cli_run, cli_produce, cli_report, cli_kb):
         module.register(sub)
-    cli_kb.register(sub)
     return parser
-
-
-def _optional_modules() -> list:  # type: ignore[type-arg]
-    """Commands whose modules exist in this build (kept importable one by one)."""
-    import importlib
-
-    mods = []
-    for name in ("worker.cli_replay", "worker.cli_run", "worker.cli_report"):
-        try:
-            mods.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return mods
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except SystemExit as exc:  # helpers exit with a code after printing what to do
+        return exc.code if isinstance(exc.code, int) else 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker.kb import KbError, KnowledgeBase, default_kb_dir, load_kb
+
+if TYPE_CHECKING:
+    from worker.store import Store
+
+DEFAULT_STORE = "sqlite:///tfpulse.db"
 
 EXIT_KB = 3
 
@@ -29,3 +35,23 @@ def load_kb_or_exit(args: argparse.Namespace) -> KnowledgeBase:
         print("fix the entries above (format: docs/kb-format.md), then run `tfpulse kb lint`",
               file=sys.stderr)
         raise SystemExit(EXIT_KB) from None
+
+
+def add_store_args(p: Any) -> None:
+    p.add_argument("--store", default=os.environ.get("TFPULSE_STORE", DEFAULT_STORE),
+                   metavar="URL", help="sqlite:///FILE or postgresql://user@host/db "
+                   f"(default: $TFPULSE_STORE or {DEFAULT_STORE})")
+
+
+def open_store_or_exit(url: str) -> Store:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from worker.store import StoreError, open_store
+
+    try:
+        return open_store(url)
+    except (StoreError, SQLAlchemyError, OSError) as exc:
+        print(f"tfpulse: cannot open the store {url}: {exc}", file=sys.stderr)
+        print("check the URL (sqlite:///path/file.db or postgresql://user@host:5432/db) "
+              "and that the database is reachable", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -19,6 +19,7 @@ import yaml
 from worker.kb_schema import validate_entry
 
 DEFAULT_PRIORITY = 50
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 
 
 class KbError(Exception):
@@ -148,8 +149,12 @@ def load_kb(root: Path | None = None) -> KnowledgeBase:
 def load_entry(path: Path, root: Path, text: str) -> tuple[Entry | None, list[str]]:
     """Parse and validate one file. Returns (entry or None, problems)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1

@@ -34,7 +34,7 @@ PREFILTER = re.compile(
     r"rror|xception|[Dd]enied|nauthori|orbidden|[Ff]ail|[Cc]ould not|[Cc]annot|[Uu]nable to"
     r"|not found|[Nn]o valid|[Ee]xpired|[Ii]nvalid|ot authorized|oes not have|rovider found"
     r"|[Ll]imit ?[Ee]xceeded|hrottl|lready exists|lready locked|[Tt]ime(?:d )?out|onflict"
-    r"|ERROR|DENIED|FAIL|[╷│╵]|-lock=false|force-unlock|\"Action\""
+    r"|ERROR|DENIED|FAIL|[╷│╵]|-lock=false|force-unlock|\"Action\"|rgument or block"
 )
 
 

@@ -1,0 +1,52 @@
+"""Pytest fixtures for a real PostgreSQL (register with pytest_plugins).
+
+`postgres_url`: one server per test session — TFPULSE_TEST_PG_URL when set (CI service,
+docker-compose), else a private one started by scripts/postgres-server and stopped at
+the end. `pg_store_url`: a fresh, empty database per test, dropped afterwards, so tests
+never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests import postgres_server
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get("TFPULSE_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    if not postgres_server.available():
+        pytest.skip("no PostgreSQL installed: install it or set TFPULSE_TEST_PG_URL")
+    server = postgres_server.PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def _admin_conninfo(url: str) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_store_url(postgres_url: str) -> Iterator[str]:
+    name = "tfpulse_t_" + uuid.uuid4().hex[:12]
+    admin = _admin_conninfo(postgres_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

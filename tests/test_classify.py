@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from worker import engine
+from worker.classify import Classifier
+from worker.kb import load_kb
+from worker.model import Block, JobKey
+
+JOB = JobKey("acme/infra", "1", 1, "plan")
+ENTRY = """\
+id: {id}
+signature: "Error: {sig}"
+domain: {domain}
+category: auth_error
+root_cause: test
+dead_ends: [{{action: a, why_fails: b, fail_rate: 0.5}}]
+workarounds: [{{action: a, success_rate: 0.5}}]
+tags: [permission]
+priority: {priority}
+patterns:
+  - regex: '{regex}'
+examples:
+  - text: "Error: {sig}"
+  - text: "Error: {sig}"
+counter_examples:
+  - text: "Error: nothing"
+"""
+
+
+def make_kb(tmp_path: Path, entries: list[dict]) -> Path:
+    for e in entries:
+        path = tmp_path / (e["id"] + ".yaml")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(ENTRY.format(domain=e["id"].split("/")[0], **e))
+    return tmp_path
+
+
+def block(*lines: str, certain: bool = True) -> Block:
+    return Block(JOB, tuple(lines), 1, 0.0, certain=certain)
+
+
+def test_priority_then_specificity_picks_one_and_records_the_rest(tmp_path: Path) -> None:
+    root = make_kb(tmp_path, [
+        {"id": "policy/generic", "sig": "AccessDenied", "priority": 20,
+         "regex": "AccessDenied"},
+        {"id": "policy/specific", "sig": "AccessDenied s3", "priority": 80,
+         "regex": "AccessDenied (?P<action>s3:[A-Za-z]+)"},
+        {"id": "policy/longer", "sig": "AccessDenied s3:GetObject x", "priority": 20,
+         "regex": "AccessDenied s3:GetObject x"},
+    ])
+    c = Classifier(load_kb(root))
+    m = c.classify(block("Error: AccessDenied s3:GetObject x"))
+    assert m is not None
+    assert m.kb_id == "policy/specific" and m.fields == {"action": "s3:GetObject"}
+    assert m.also_matched == ("policy/longer", "policy/generic")  # longer pattern first
+
+
+def test_unclassified_and_uncertain_blocks(tmp_path: Path) -> None:
+    root = make_kb(tmp_path, [{"id": "policy/x", "sig": "X", "priority": 50, "regex": "XYZ"}])
+    c = Classifier(load_kb(root))
+    unknown = c.classify(block("Error: something new"))
+    assert unknown is not None and unknown.kb_id is None
+    assert c.classify(block("3 tests failed", certain=False)) is None
+
+
+@pytest.mark.skipif(not engine.hyperscan_available(), reason="hyperscan not installed")
+def test_hyperscan_and_re2_agree_on_every_kb_example(kb) -> None:
+    hs, r2 = Classifier(kb, "hyperscan"), Classifier(kb, "re2")
+    texts = [ex.text for e in kb for ex in (*e.examples, *e.counter_examples)]
+    for text in texts:
+        norm = "\n".join(line.strip(" \t│╷╵") for line in text.split("\n"))
+        assert [e.id for e in hs.candidates(norm)] == [e.id for e in r2.candidates(norm)]
+
+
+def test_hostile_input_is_linear_and_safe(classifier) -> None:
+    text = "Error: " + "a" * 2_000_000 + "\x00\xff" + "(" * 10_000
+    m = classifier.classify(block(text))
+    assert m is not None

@@ -1,0 +1,61 @@
+"""The embedded default end to end: replay the sample stream, compare with the generator's truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from worker.cli import main
+from worker.store import open_store
+
+ROOT = Path(__file__).parent.parent
+SAMPLE = ROOT / "examples" / "sample-ci-stream.jsonl.gz"
+TRUTH = json.loads((ROOT / "examples" / "sample-ci-stream.truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('replay') / 'sample.db'}"
+    assert main(["replay", str(SAMPLE), "--store", url, "--top", "0", "--no-progress"]) == 0
+    return url
+
+
+def stats(url: str, capsys: pytest.CaptureFixture[str]) -> list[dict]:
+    capsys.readouterr()
+    assert main(["stats", "--store", url, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_replay_equals_the_generators_truth(replayed: str, capsys) -> None:
+    got = {s["kb_id"]: s for s in stats(replayed, capsys)}
+    want = TRUTH["entries"]
+    assert sorted(got) == sorted(want)
+    for kb_id, truth in want.items():
+        assert got[kb_id]["occurrences"] == truth["occurrences"], kb_id
+        assert got[kb_id]["first_seen"] == truth["first_seen"][:19] + "Z", kb_id
+        assert got[kb_id]["last_seen"] == truth["last_seen"][:19] + "Z", kb_id
+    store = open_store(replayed)
+    assert store.unclassified_total() == TRUTH["unclassified"]["occurrences"]
+    store.close()
+
+
+def test_second_replay_counts_nothing_twice(replayed: str, capsys) -> None:
+    before = stats(replayed, capsys)
+    assert main(["replay", str(SAMPLE), "--store", replayed, "--top", "0", "--no-progress"]) == 0
+    assert stats(replayed, capsys) == before
+
+
+def test_stats_json_shape_is_sorted_by_kb_id(replayed: str, capsys) -> None:
+    rows = stats(replayed, capsys)
+    assert [r["kb_id"] for r in rows] == sorted(r["kb_id"] for r in rows)
+    assert set(rows[0]) == {"kb_id", "occurrences", "first_seen", "last_seen"}
+
+
+def test_report_command_writes_markdown(replayed: str, tmp_path: Path) -> None:
+    out = tmp_path / "weekly.md"
+    assert main(["report", "--store", replayed, "--weeks", "8", "--as-of", "2026-11-22",
+                 "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "policy/terraform-state-lock-dynamodb-permission-denied" in text

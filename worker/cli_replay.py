@@ -1,0 +1,167 @@
+"""`tfpulse replay` and `tfpulse stats`: the pipeline over files, and what the store holds."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tqdm import tqdm
+
+from worker.cli_common import add_kb_args, add_store_args, load_kb_or_exit, open_store_or_exit
+from worker.decode import DecodeOptions
+from worker.file_source import read_records
+from worker.kb import KnowledgeBase
+from worker.pipeline import Pipeline
+from worker.store import EntryTotal, Store
+
+log = logging.getLogger("tfpulse.replay")
+BATCH_EVENTS = 20_000
+
+REPLAY_HELP = """\
+Run the whole pipeline (decode, normalize, blocks, classify, count) over files into the
+store: JSONL events as the worker consumes them from Kafka (gzip is fine), or raw CI
+logs (one job per file). Resumable: the position in each file is stored with the counts
+in one transaction, and a second run over the same files counts nothing twice.
+
+The embedded default: `tfpulse replay examples/sample-ci-stream.jsonl.gz --top 10`.
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("replay", help="run the pipeline over JSONL events or raw logs",
+                       description=REPLAY_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--top", type=int, default=10, metavar="N",
+                   help="print the N most recurring failures afterwards (0: none)")
+    p.add_argument("--report", metavar="PATH", default=None,
+                   help="also write the weekly report (.html, .md or a folder for CSV)")
+    p.add_argument("--weeks", type=int, default=8, help="weeks in the report (default 8)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_store_args(p)
+    add_kb_args(p)
+    p.set_defaults(func=run_replay)
+
+    s = sub.add_parser("stats", help="per-entry totals from the store",
+                       description="Per KB entry: occurrences (one per job run attempt), "
+                                   "first seen and last seen (event time).")
+    s.add_argument("--format", choices=["text", "json"], default="text")
+    add_store_args(s)
+    s.set_defaults(func=run_stats)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    kb = load_kb_or_exit(args)
+    store = open_store_or_exit(args.store)
+    pipeline = Pipeline(kb, repo_entries=store.repo_entries())
+    totals = {"events": 0, "invalid": 0, "new": 0}
+    for path in args.files:
+        if path != "-" and not Path(path).is_file():
+            print(f"tfpulse replay: no such file: {path}", file=sys.stderr)
+            return 2
+        _replay_file(path, pipeline, store, totals, show=not args.no_progress)
+    print(f"replayed {totals['events']:,} events ({totals['invalid']:,} invalid) from "
+          f"{len(args.files)} file(s): {totals['new']:,} new occurrence(s) stored in "
+          f"{args.store}", file=sys.stderr)
+    if args.top:
+        print_top(store, kb, args.top)
+    if args.report:
+        from worker.cli_report import write_report
+        as_of = latest_day(store) or date.today()
+        write_report(store, kb, args.report, weeks=args.weeks, as_of=as_of)
+        print(f"weekly report ({args.weeks} weeks to {as_of}) written to {args.report}",
+              file=sys.stderr)
+    store.close()
+    return 0
+
+
+def _replay_file(path: str, pipeline: Pipeline, store: Store, totals: dict[str, int],
+                 show: bool) -> None:
+    source = f"file:{Path(path).resolve()}" if path != "-" else "file:-"
+    start = store.positions(source).get(0, 0) if path != "-" else 0
+    if start:
+        log.info("resuming", extra={"file": path, "line": start})
+    bar = tqdm(unit=" events", unit_scale=True, desc=Path(path).name, mininterval=0.5,
+               disable=not show or not sys.stderr.isatty(), leave=False)
+    pending = 0
+    with bar:
+        for record in read_records(path, DecodeOptions(), start=start):
+            position = (source, record.position[1])
+            if record.event is None:
+                log.warning("invalid event", extra={"file": path, "line": position[1] + 1,
+                                                    "reason": record.error})
+                pipeline.invalid(position)
+            else:
+                pipeline.process(record.event, position)
+            pending += 1
+            if pending >= BATCH_EVENTS:
+                _flush(pipeline, store, totals, idle=True)
+                bar.update(pending)
+                pending = 0
+        pipeline.close()
+        _flush(pipeline, store, totals, idle=False)
+
+
+def _flush(pipeline: Pipeline, store: Store, totals: dict[str, int], idle: bool) -> None:
+    if idle:
+        pipeline.flush_idle()
+    batch = pipeline.take()
+    batch.positions = {(str(src), 0): pos for src, pos in batch.positions.items()}
+    result = store.write(batch)
+    totals["events"] += batch.events_ok + batch.events_invalid
+    totals["invalid"] += batch.events_invalid
+    totals["new"] += len(result.new_occurrences)
+
+
+def print_top(store: Store, kb: KnowledgeBase, n: int) -> None:
+    rows = store.top(n)
+    if not rows:
+        print("No Terraform failures in the store yet.")
+        return
+    print(f"Top {len(rows)} recurring Terraform failures (one occurrence = one job run attempt)")
+    print(f"{'count':>6}  {'first seen':<10}  {'last seen':<10}  {'tags':<28}  entry")
+    for row in rows:
+        entry = kb.get(row.kb_id)
+        tags = ",".join(t for t in (entry.tags if entry else ()) if t in (
+            "permission", "state-lock", "credentials", "backend", "provider", "network",
+            "quota", "throttling", "syntax", "config", "timeout", "conflict"))
+        print(f"{row.occurrences:>6}  {row.first_seen:%Y-%m-%d}  {row.last_seen:%Y-%m-%d}  "
+              f"{tags[:28]:<28}  {row.kb_id}")
+    unclassified = store.unclassified_total()
+    if unclassified:
+        print(f"{unclassified:>6}  unclassified Terraform errors (mine them: tfpulse report)")
+
+
+def latest_day(store: Store) -> date | None:
+    totals = store.totals()
+    return max((t.last_seen for t in totals), default=None).date() if totals else None  # type: ignore[union-attr]
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    store = open_store_or_exit(args.store)
+    totals = store.totals()
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps([_stat(t) for t in totals]).decode() + "\n")
+        return 0
+    if not totals:
+        print(f"No occurrences in {args.store} yet: run `tfpulse replay` or `tfpulse run`.")
+        return 0
+    print(f"{'occurrences':>11}  {'first_seen':<20}  {'last_seen':<20}  kb_id")
+    for t in totals:
+        print(f"{t.occurrences:>11}  {_rfc3339(t.first_seen):<20}  {_rfc3339(t.last_seen):<20}  "
+              f"{t.kb_id}")
+    return 0
+
+
+def _stat(t: EntryTotal) -> dict[str, Any]:
+    return {"kb_id": t.kb_id, "occurrences": t.occurrences,
+            "first_seen": _rfc3339(t.first_seen), "last_seen": _rfc3339(t.last_seen)}
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
