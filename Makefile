@@ -33,7 +33,7 @@ demo: venv
 	$(TFPULSE) replay $(SAMPLE) --store sqlite:///$(DEMO_DB) --top 10 --report weekly-report.html
 
 lint: venv
-	$(VENV)/bin/ruff check worker tests examples benchmarks scripts/*.py
+	$(VENV)/bin/ruff check worker tests examples benchmarks
 
 typecheck: venv
 	$(VENV)/bin/mypy

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.conftest_kafka", "tests.conftest_postgres"]
-
 from worker.classify import Classifier
 from worker.kb import KnowledgeBase, default_kb_dir, load_kb
+
+pytest_plugins = ["tests.conftest_kafka", "tests.conftest_postgres"]
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from worker.model import Block, Match
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     entry: Entry
-    regex: re2._Regexp  # type: ignore[name-defined]
+    regex: re2._Regexp
     length: int
 
 

@@ -107,7 +107,7 @@ def _apply_file(cfg: Config, path: Path) -> None:
     for key, value in data.items():
         line = lines.get(key, 1)
         if isinstance(value, dict) and key not in ("teams", "aliases"):
-            sub = next((v for k, v in root.value if k.value == key), None)
+            sub = next((v for k, v in root.value if k.value == key), None) if root else None
             sublines = {k.value: k.start_mark.line + 1 for k, _ in sub.value} if sub else {}
             for subkey, subvalue in value.items():
                 _set(cfg, f"{key}_{subkey}", subvalue, f"{path}:{sublines.get(subkey, line)}")
@@ -142,7 +142,7 @@ def describe() -> str:
     """Every key with its default, for --help and docs/configuration.md."""
     out = []
     for name, f in KEYS.items():
-        default = f.default if f.default_factory is dict else f.default  # type: ignore[misc]
+        default = f.default
         out.append(f"  {name:<28} default {default!r}" if not isinstance(default, dict)
                    else f"  {name:<28} mapping")
     return "\n".join(out)

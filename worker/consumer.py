@@ -131,8 +131,8 @@ class KafkaWorker:
         which kafka-python runs on its network thread, where a blocking commit raises."""
         batch = self.pipeline.take()
         topic = self.cfg.kafka_topic
-        batch.positions = {(topic, int(p)): pos for p, pos in batch.positions.items()
-                           if TopicPartition(topic, int(p)) in self.assigned}
+        batch.positions = {(topic, p): pos for p, pos in batch.positions.items()
+                           if TopicPartition(topic, p) in self.assigned}
         result = _retry(lambda: self.store.write(batch), "store write")
         if batch.positions and self.consumer is not None:
             offsets = {TopicPartition(topic, p): OffsetAndMetadata(pos, "", -1)
@@ -160,7 +160,8 @@ class KafkaWorker:
                                                  "offset": rec.offset, "reason": reason[:200]})
             self.producer.send(self.cfg.dlq_topic, key=rec.key, value=rec.value,
                                headers=headers)
-        _retry(lambda: self.producer.flush(timeout=30), "dead-letter flush")  # type: ignore[union-attr]
+        producer = self.producer
+        _retry(lambda: producer.flush(timeout=30), "dead-letter flush")
         self.metrics.events.labels("invalid").inc(len(dead))
         self.metrics.events.labels("dead_lettered").inc(len(dead))
 

@@ -17,7 +17,7 @@ import re2
 try:  # optional: the `fast` extra
     import hyperscan
 except ImportError:  # pragma: no cover - depends on the environment
-    hyperscan = None
+    hyperscan = None  # type: ignore[assignment]
 
 _NAMED_GROUP = re.compile(r"\(\?P<[a-zA-Z_][a-zA-Z0-9_]*>")
 
@@ -114,6 +114,6 @@ def hyperscan_compile_error(regex: str) -> str | None:
     try:
         db.compile(expressions=[to_hyperscan(regex).encode()], ids=[0],
                    flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH])
-    except hyperscan.error as exc:  # type: ignore[attr-defined]
+    except hyperscan.error as exc:
         return str(exc)
     return None

@@ -13,12 +13,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
 from worker.decode import DecodeError, DecodeOptions, decode_record
 from worker.model import Event
+
+DEFAULT_OPTIONS = DecodeOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +49,13 @@ def file_size(path: str) -> int | None:
         return None
 
 
-def read_records(path: str, opts: DecodeOptions = DecodeOptions(), start: int = 0,
+def read_records(path: str, opts: DecodeOptions | None = None, start: int = 0,
                  fh: IO[bytes] | None = None) -> Iterator[Record]:
     """Every line of the file from line index `start` on, decoded."""
     source = f"file:{Path(path).resolve() if path != '-' else '-'}"
     stream = fh or open_binary(path)
-    reader = io.BufferedReader(stream, 1 << 20) if not hasattr(stream, "peek") else stream
-    first = reader.peek(65536)[:65536].lstrip()  # type: ignore[attr-defined]
+    reader: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream, 1 << 20)
+    first = reader.peek(65536)[:65536].lstrip()
     jsonl = first.startswith(b"{") and _looks_like_event(first.split(b"\n", 1)[0])
     job = Path(path).name if path != "-" else "stdin"
     for index, line in enumerate(reader):
@@ -65,7 +67,7 @@ def read_records(path: str, opts: DecodeOptions = DecodeOptions(), start: int = 
             if not line.strip():
                 continue
             try:
-                yield Record(pos, decode_record(line, None, 0.0, opts))
+                yield Record(pos, decode_record(line, None, 0.0, opts or DEFAULT_OPTIONS))
             except DecodeError as exc:
                 yield Record(pos, None, str(exc), line)
         else:

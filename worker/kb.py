@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,7 @@ class KnowledgeBase:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __iter__(self) -> Iterable[Entry]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries.values())
 
     def get(self, kb_id: str | None) -> Entry | None:
@@ -164,10 +164,11 @@ def load_entry(path: Path, root: Path, text: str) -> tuple[Entry | None, list[st
     if errors:
         return None, [f"{path}:{_line_of(node, err.path)}: {err.field}: {err.message}"
                       for err in errors]
-    return _build(path, data, node), []
+    assert node is not None
+    return _build(path, data, node), []  # validate_entry proved data is a mapping
 
 
-def _build(path: Path, data: Mapping[str, Any], node: yaml.Node) -> Entry:
+def _build(path: Path, data: Any, node: yaml.Node) -> Entry:
     patterns = tuple(Pattern(p["regex"], bool(p.get("multiline", False)))
                      for p in (_as_pattern(p) for p in data["patterns"]))
     dead_ends = list(data.get("dead_ends") or [])

@@ -20,11 +20,11 @@ from worker.model import Event, Match
 from worker.pipeline import Pipeline
 
 try:  # Python's own parser of regex syntax: RE2 syntax is (nearly) a subset of it
-    import re._parser as sre_parse  # type: ignore[import-not-found]
+    import re._parser as sre_parse
     from re import _constants as sre_c  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python < 3.11
-    import sre_constants as sre_c  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+    import sre_constants as sre_c
+    import sre_parse
 
 
 @dataclass
@@ -95,9 +95,8 @@ def _walk(items: object, dotall: bool) -> bool:
         elif name == "BRANCH":
             if any(_walk(branch, dotall) for branch in arg[1]):
                 return True
-        elif name in ("ATOMIC_GROUP",):
-            if _walk(arg, dotall):
-                return True
+        elif name == "ATOMIC_GROUP" and _walk(arg, dotall):
+            return True
     return False
 
 
@@ -108,12 +107,13 @@ def _set_has_newline(items: list[tuple[object, object]]) -> bool:
         name = str(op)
         if name == "NEGATE":
             negate = True
-        elif name == "LITERAL" and arg == _NL:
-            hit = True
-        elif name == "RANGE" and arg[0] <= _NL <= arg[1]:  # type: ignore[index,operator]
-            hit = True
-        elif name == "CATEGORY" and str(arg) in _NL_CATEGORIES:
-            hit = True
+        elif name == "LITERAL":
+            hit = hit or arg == _NL
+        elif name == "RANGE":
+            bounds: tuple[int, int] = arg  # type: ignore[assignment]
+            hit = hit or bounds[0] <= _NL <= bounds[1]
+        elif name == "CATEGORY":
+            hit = hit or str(arg) in _NL_CATEGORIES
     return hit != negate
 
 

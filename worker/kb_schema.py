@@ -84,7 +84,7 @@ def validate_entry(data: Any, expected_id: str) -> list[SchemaError]:
     errs: list[SchemaError] = []
     for key in data:
         if key not in TOP_LEVEL:
-            errs.append(SchemaError((key,), f"unknown key; allowed keys: see docs/kb-format.md"))
+            errs.append(SchemaError((key,), "unknown key; allowed keys: see docs/kb-format.md"))
     for key, (required, types) in TOP_LEVEL.items():
         if key not in data:
             if required:

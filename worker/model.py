@@ -7,8 +7,9 @@ far more often than they are printed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 
 class JobKey(NamedTuple):
@@ -135,6 +136,6 @@ class Batch:
 
     occurrences: list[Occurrence] = field(default_factory=list)
     dead_ends: list[DeadEndAttempt] = field(default_factory=list)
-    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    positions: dict[Any, int] = field(default_factory=dict)  # partition -> next position
     events_ok: int = 0
     events_invalid: int = 0
