@@ -121,6 +121,7 @@ class KafkaWorker:
                     log.exception("event failed in the pipeline", extra={
                         "partition": tp.partition, "offset": rec.offset})
                     dead.append((rec, f"pipeline error: {type(exc).__name__}: {exc}"))
+                    self.pipeline.invalid(position)  # move past it: dead-lettered once
         self.pipeline.flush_idle()
         self._dead_letter(dead)
         self.commit()
