@@ -1,0 +1,81 @@
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from worker.exporter import Exporter
+from worker.metrics import Metrics, StoreCollector
+from worker.model import JobInfo, JobKey, Occurrence
+from worker.store import EntryTotal
+
+LOCK = "policy/terraform-state-lock-dynamodb-permission-denied"
+
+
+def occ(repo: str, kb_id: str | None = LOCK) -> Occurrence:
+    return Occurrence(JobKey(repo, "1", 1, "plan"), kb_id, 1_700_000_000.0,
+                      JobInfo(team="platform"), "auth_error")
+
+
+def sample(registry: CollectorRegistry, name: str, labels: dict) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+def test_counters_caps_and_zero_series(kb) -> None:
+    m = Metrics(kb, CollectorRegistry(), max_repos=2)
+    reg = m.registry
+    assert sample(reg, "tfpulse_dead_end_attempts_total", {"kb_id": LOCK}) == 0
+    assert sample(reg, "tfpulse_kb_entries", {}) == len(kb)
+    m.counted([occ("a"), occ("b"), occ("c"), occ("a", None)], now=1_700_000_060.0)
+    labels = {"kb_id": LOCK, "category": "auth_error", "team": "platform"}
+    assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "a"}) == 1
+    assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "other"}) == 1
+    assert sample(reg, "tfpulse_label_overflow_total", {"label": "repo"}) == 1
+    assert sample(reg, "tfpulse_unclassified_failures_total", {"repo": "a", "team": "platform"}) == 1
+    assert sample(reg, "tfpulse_event_lag_seconds_count", {}) == 4
+    info = {"kb_id": LOCK, "permission": "true", "state_lock": "true"}
+    text = generate_latest(reg).decode()
+    assert all(f'{k}="{v}"' in text for k, v in info.items())
+    assert 'tags=",permission,state-lock,aws,"' in text
+
+
+class FakeStore:
+    """A stand-in for the store's read side only: the collector's contract is totals()."""
+
+    def __init__(self) -> None:
+        self.rows = [EntryTotal(LOCK, 7, datetime(2026, 11, 1, tzinfo=UTC),
+                                datetime(2026, 11, 20, tzinfo=UTC))]
+
+    def totals(self) -> list[EntryTotal]:
+        return self.rows
+
+
+def test_store_collector_reads_at_scrape_time(kb) -> None:
+    reg = CollectorRegistry()
+    reg.register(StoreCollector(FakeStore(), kb, cache_seconds=0))
+    assert sample(reg, "tfpulse_failure_occurrences", {"kb_id": LOCK}) == 7
+    assert sample(reg, "tfpulse_failure_first_seen_timestamp_seconds", {"kb_id": LOCK}) == \
+        datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+    others = [e.id for e in kb if e.id != LOCK]
+    assert sample(reg, "tfpulse_failure_occurrences", {"kb_id": others[0]}) == 0
+    assert sample(reg, "tfpulse_failure_last_seen_timestamp_seconds", {"kb_id": others[0]}) is None
+
+
+def test_http_endpoints(kb) -> None:
+    m = Metrics(kb, CollectorRegistry())
+    state = {"ready": False}
+    exp = Exporter(m.registry, "127.0.0.1:0",
+                   lambda: (state["ready"], "ok" if state["ready"] else "no partitions")).start()
+    base = f"http://127.0.0.1:{exp.port}"
+    try:
+        assert b"tfpulse_kb_entries" in urllib.request.urlopen(base + "/metrics").read()
+        assert urllib.request.urlopen(base + "/healthz").status == 200
+        try:
+            urllib.request.urlopen(base + "/readyz")
+            raise AssertionError("readyz must be 503 before partitions are assigned")
+        except urllib.error.HTTPError as err:
+            assert err.code == 503
+        state["ready"] = True
+        assert urllib.request.urlopen(base + "/readyz").status == 200
+    finally:
+        exp.stop()
