@@ -68,7 +68,7 @@ def bench_replay(events: Path) -> tuple[float, int]:
         cmd = [sys.executable, "-m", "worker.cli", "replay", str(events), "--store",
                f"sqlite:///{tmp}/b.db", "--top", "0", "--no-progress"]
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True,
+        subprocess.run(cmd, capture_output=True, text=True, check=True,
                               cwd=HERE.parent)
         elapsed = time.perf_counter() - start
         return elapsed, _peak_children_kb()
