@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,10 @@ from tqdm import tqdm
 
 from worker.cli_common import add_kb_args, add_store_args, load_kb_or_exit, open_store_or_exit
 from worker.decode import DecodeOptions
+from worker.exporter import Exporter
 from worker.file_source import read_records
 from worker.kb import KnowledgeBase
+from worker.metrics import Metrics, StoreCollector
 from worker.pipeline import Pipeline
 from worker.store import EntryTotal, Store
 
@@ -43,6 +47,10 @@ def register(sub: Any) -> None:
                    help="also write the weekly report (.html, .md or a folder for CSV)")
     p.add_argument("--weeks", type=int, default=8, help="weeks in the report (default 8)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--metrics-address", metavar="HOST:PORT", default=None,
+                   help="serve /metrics, /healthz, /readyz while replaying (e.g. 127.0.0.1:9464)")
+    p.add_argument("--serve", action="store_true",
+                   help="with --metrics-address: keep serving after the replay until SIGTERM")
     add_store_args(p)
     add_kb_args(p)
     p.set_defaults(func=run_replay)
@@ -60,11 +68,13 @@ def run_replay(args: argparse.Namespace) -> int:
     store = open_store_or_exit(args.store)
     pipeline = Pipeline(kb, repo_entries=store.repo_entries())
     totals = {"events": 0, "invalid": 0, "new": 0}
+    missing = [p for p in args.files if p != "-" and not Path(p).is_file()]
+    if missing:
+        print(f"tfpulse replay: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    metrics, exporter = _serve_metrics(args.metrics_address, kb, store)
     for path in args.files:
-        if path != "-" and not Path(path).is_file():
-            print(f"tfpulse replay: no such file: {path}", file=sys.stderr)
-            return 2
-        _replay_file(path, pipeline, store, totals, show=not args.no_progress)
+        _replay_file(path, pipeline, store, totals, not args.no_progress, metrics)
     print(f"replayed {totals['events']:,} events ({totals['invalid']:,} invalid) from "
           f"{len(args.files)} file(s): {totals['new']:,} new occurrence(s) stored in "
           f"{args.store}", file=sys.stderr)
@@ -76,12 +86,37 @@ def run_replay(args: argparse.Namespace) -> int:
         write_report(store, kb, args.report, weeks=args.weeks, as_of=as_of)
         print(f"weekly report ({args.weeks} weeks to {as_of}) written to {args.report}",
               file=sys.stderr)
+    if exporter is not None:
+        if args.serve:
+            _wait_for_signal()
+        exporter.stop()
     store.close()
     return 0
 
 
+def _serve_metrics(address: str | None, kb: KnowledgeBase, store: Store
+                   ) -> tuple[Metrics | None, Exporter | None]:
+    if not address:
+        return None, None
+    metrics = Metrics(kb)
+    metrics.registry.register(StoreCollector(store, kb))
+    exporter = Exporter(metrics.registry, address,
+                        lambda: (store.ping(), "ok" if store.ping() else "store unreachable"))
+    print(f"serving /metrics on http://{address.replace('0.0.0.0', '127.0.0.1')}/metrics",
+          file=sys.stderr)
+    return metrics, exporter.start()
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print("replay done; serving metrics until SIGTERM or Ctrl-C", file=sys.stderr)
+    stop.wait()
+
+
 def _replay_file(path: str, pipeline: Pipeline, store: Store, totals: dict[str, int],
-                 show: bool) -> None:
+                 show: bool, metrics: Metrics | None = None) -> None:
     source = f"file:{Path(path).resolve()}" if path != "-" else "file:-"
     start = store.positions(source).get(0, 0) if path != "-" else 0
     if start:
@@ -100,14 +135,15 @@ def _replay_file(path: str, pipeline: Pipeline, store: Store, totals: dict[str, 
                 pipeline.process(record.event, position)
             pending += 1
             if pending >= BATCH_EVENTS:
-                _flush(pipeline, store, totals, idle=True)
+                _flush(pipeline, store, totals, True, metrics)
                 bar.update(pending)
                 pending = 0
         pipeline.close()
-        _flush(pipeline, store, totals, idle=False)
+        _flush(pipeline, store, totals, False, metrics)
 
 
-def _flush(pipeline: Pipeline, store: Store, totals: dict[str, int], idle: bool) -> None:
+def _flush(pipeline: Pipeline, store: Store, totals: dict[str, int], idle: bool,
+           metrics: Metrics | None) -> None:
     if idle:
         pipeline.flush_idle()
     batch = pipeline.take()
@@ -116,6 +152,11 @@ def _flush(pipeline: Pipeline, store: Store, totals: dict[str, int], idle: bool)
     totals["events"] += batch.events_ok + batch.events_invalid
     totals["invalid"] += batch.events_invalid
     totals["new"] += len(result.new_occurrences)
+    if metrics is not None:
+        metrics.events.labels("ok").inc(batch.events_ok)
+        metrics.events.labels("invalid").inc(batch.events_invalid)
+        metrics.counted(result.new_occurrences)
+        metrics.dead_end_attempts([d.kb_id for d in result.new_dead_ends])
 
 
 def print_top(store: Store, kb: KnowledgeBase, n: int) -> None:
