@@ -100,3 +100,13 @@ def test_warning_block_is_not_certain() -> None:
     asm = BlockAssembler()
     blocks = feed_all(asm, A, "╷\n│ Warning: Deprecated argument\n╵")
     assert len(blocks) == 1 and not blocks[0].certain
+
+
+def test_idle_timeout_uses_the_watermark_of_the_blocks_own_partition() -> None:
+    asm = BlockAssembler(idle_seconds=60)
+    asm.feed(A, "Error: slow partition", 0.0, position=("p0", 1))
+    asm.feed(B, "Error: fast partition", 0.0, position=("p1", 1))
+    # p1 has moved far ahead; p0 has not: only B's block is idle.
+    closed = asm.flush_idle({"p0": 10.0, "p1": 1000.0})
+    assert [b.lines[0] for b in closed] == ["Error: fast partition"]
+    assert asm.has_open(A)

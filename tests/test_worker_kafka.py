@@ -212,8 +212,6 @@ def test_malformed_events_dead_lettered(kafka_broker: Any, kafka_topic: Any, wor
     assert len(dlq) == 1000
     reasons = [dict(r.headers).get("tfpulse-reason", b"").decode() for r in dlq]
     assert all(reasons), "every dead letter carries a tfpulse-reason header"
-    assert sorted((r.key, r.value) for r in dlq) == sorted(bad, key=lambda kv: (kv[0], kv[1])) \
-        if all(v is not None and k is not None for k, v in bad) else True
     assert sorted(len(r.value or b"") for r in dlq) == sorted(len(v or b"") for _, v in bad)
     assert any(r.startswith("event too large") for r in reasons)
     assert any("UTF-8" in r for r in reasons)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 from worker.model import Block, JobKey
@@ -42,6 +42,16 @@ WEAK_START = re.compile(
     r"|timed out|conflict",
     re.IGNORECASE,
 )
+# Every line that STRONG_START or WEAK_START can accept contains a match of TRIGGER (RE2
+# syntax, byte-safe: multi-byte frame characters as alternatives, not a class). The pipeline
+# scans whole messages for it with the linear-time engine and skips the rest unread.
+TRIGGER = (
+    r"(?i:error|exception|denied|unauthori[sz]ed|forbidden|fail|could not|cannot|unable to"
+    r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
+    r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
+    r"|argument or block)|╷|│|╵"
+)
+
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
 OTHER_OUTPUT = re.compile(
     r"^(?:[$+>] \S"
@@ -127,10 +137,24 @@ class BlockAssembler:
             self._close(job, state, closed)
         return closed
 
-    def flush_idle(self, now: float) -> list[Block]:
-        """Close blocks of jobs silent for idle_seconds of event time."""
+    def flush_idle(self, now: float | Mapping[Hashable, float]) -> list[Block]:
+        """Close blocks of jobs silent for idle_seconds of event time.
+
+        now: the current event time, or one per partition (the partition of a job is
+        the one its open block came from; jobs without a partition use key None).
+        """
         closed: list[Block] = []
-        for job in [j for j, s in self._jobs.items() if now - s.last_time >= self.idle_seconds]:
+        marks = now if isinstance(now, Mapping) else None
+        idle = []
+        for job, state in self._jobs.items():
+            if marks is None:
+                current = float(now)  # type: ignore[arg-type]
+            else:
+                part = state.open.position[0] if state.open and state.open.position else None
+                current = marks.get(part, state.last_time)
+            if current - state.last_time >= self.idle_seconds:
+                idle.append(job)
+        for job in idle:
             self._close(job, self._jobs.pop(job), closed)
         return closed
 

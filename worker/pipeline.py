@@ -13,7 +13,6 @@ first line of a block still open, so a crash loses nothing (see model.Batch).
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from typing import Any
@@ -21,21 +20,12 @@ from typing import Any
 import re2
 
 from worker import engine
-from worker.blocks import BlockAssembler
+from worker.blocks import TRIGGER, BlockAssembler
 from worker.classify import Classifier
 from worker.kb import KnowledgeBase
 from worker.model import Batch, Block, DeadEndAttempt, Event, JobInfo, JobKey, Match, Occurrence
 from worker.redact import redact
 from worker.template import template_of
-
-# Anything that can start a block (see blocks.STRONG_START / WEAK_START) contains one of
-# these; a line with none of them, in a job with no open block, is skipped unread.
-PREFILTER = re.compile(
-    r"rror|xception|[Dd]enied|nauthori|orbidden|[Ff]ail|[Cc]ould not|[Cc]annot|[Uu]nable to"
-    r"|not found|[Nn]o valid|[Ee]xpired|[Ii]nvalid|ot authorized|oes not have|rovider found"
-    r"|[Ll]imit ?[Ee]xceeded|hrottl|lready exists|lready locked|[Tt]ime(?:d )?out|onflict"
-    r"|ERROR|DENIED|FAIL|[╷│╵]|-lock=false|force-unlock|\"Action\"|rgument or block"
-)
 
 
 class Pipeline:
@@ -48,15 +38,19 @@ class Pipeline:
         self.classifier = classifier or Classifier(kb)
         self.blocks = assembler or BlockAssembler(max_jobs=max_jobs)
         self._signals = _compile_signals(kb)
-        self._signal_set = engine.build([r.pattern for _, r, _ in self._signals]) \
-            if self._signals else None
+        # One scan per message answers both questions: may a block start here (id 0), and
+        # which dead-end signals appear (ids 1..n).
+        self._scanner = engine.build([TRIGGER] + [r.pattern for _, r, _ in self._signals])
         self._repo_entries: set[tuple[str, str]] = set(repo_entries)
         self._info: OrderedDict[JobKey, JobInfo] = OrderedDict()
         self._max_jobs = max_jobs
         self._next: dict[Hashable, int] = {}
         self._batch = Batch()
         self._seen: set[tuple[str, str, int, str, str]] = set()
-        self.watermark = 0.0  # latest event time seen: drives the idle timeout
+        # Latest event time per source partition: drives the idle timeout. Event time is
+        # ordered within a partition only, so one fast partition must not close the
+        # blocks of a slower one.
+        self.watermarks: dict[Hashable, float] = {}
         self.matches: list[Match] = []  # every classified block, for `classify`
         self.keep_matches = False
 
@@ -65,8 +59,9 @@ class Pipeline:
     def process(self, event: Event, position: tuple[Hashable, int] | None = None) -> None:
         """Feed one event. position = (partition, offset) in its source, if any."""
         job = event.job_key
-        if event.timestamp > self.watermark:
-            self.watermark = event.timestamp
+        part = position[0] if position is not None else None
+        if event.timestamp > self.watermarks.get(part, 0.0):
+            self.watermarks[part] = event.timestamp
         self._remember(job, event)
         if event.kind == "job_end":
             self._emit(self.blocks.end_job(job))
@@ -83,7 +78,7 @@ class Pipeline:
         self._batch.events_invalid += 1
 
     def flush_idle(self) -> None:
-        self._emit(self.blocks.flush_idle(self.watermark))
+        self._emit(self.blocks.flush_idle(self.watermarks))
 
     def close(self) -> None:
         """End of input: close every open block."""
@@ -103,10 +98,11 @@ class Pipeline:
     def _feed_message(self, job: JobKey, event: Event, position: tuple[Hashable, int] | None
                       ) -> None:
         message = event.message
-        if self._signal_set is not None and self._signal_set.scan(message):
+        hits = self._scanner.scan(message)
+        if len(hits) > 1 or (hits and hits[0] != 0):
             for raw in message.split("\n"):
                 self._dead_end_signals(job, raw, event.timestamp)
-        if not self.blocks.has_open(job) and PREFILTER.search(message) is None:
+        if not hits and not self.blocks.has_open(job):
             self.blocks.skip(job, message.count("\n") + 1, event.timestamp)
             return
         lines = message.split("\n")
