@@ -29,20 +29,20 @@ sys.path.insert(0, str(HERE))
 
 from generate_corpus import generate  # noqa: E402
 
+from worker.file_source import open_input, read_chunks  # noqa: E402
 from worker.kb import load_kb  # noqa: E402
-from worker.model import Event  # noqa: E402
 from worker.pipeline import Pipeline  # noqa: E402
 
 
 def bench_classify(raw: Path, kb) -> tuple[float, int, int]:
+    """The `tfpulse classify FILE` path: whole-chunk scan, then only candidate lines."""
     pipeline = Pipeline(kb)
     start = time.perf_counter()
     n = 0
-    with open(raw, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            pipeline.process(Event(message=line.rstrip("\n"), timestamp=0.0, repo="r",
-                                   run_id="1", job="j"))
-            n += 1
+    inp = open_input(str(raw))
+    for first, data in read_chunks(inp):
+        n += pipeline.process_text(inp.job, data, first, inp.timestamp)
+    inp.close()
     pipeline.close()
     found = len(pipeline.take().occurrences)
     return time.perf_counter() - start, n, found

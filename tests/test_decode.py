@@ -51,3 +51,33 @@ def test_invalid_records_say_why(value: bytes | None, reason: str) -> None:
 def test_oversized_event_is_refused() -> None:
     with pytest.raises(DecodeError, match="too large"):
         decode_record(b'{"message": "' + b"x" * 2_000_000 + b'"}', None, 0.0)
+
+
+FULL = {"message": "m", "timestamp": "2024-03-15T10:00:00Z", "repo": "r", "run_id": "1",
+        "job": "j"}
+
+
+@pytest.mark.parametrize("field,value,reason", [
+    ("message", 5, "must be a string"),
+    ("repo", {"a": 1}, "'repo' must be a string"),
+    ("run_id", [1], "'run_id' must be a string"),
+    ("job", True, "'job' must be a string"),
+    ("timestamp", "yesterday", "not RFC 3339"),
+    ("run_attempt", "two", "must be an integer"),
+    ("line_number", 1.5, "must be an integer"),
+    ("provider", ["gitlab"], "'provider' must be a string"),
+    ("team", {"x": 1}, "'team' must be a string"),
+])
+def test_the_fast_path_validates_like_the_general_one(field: str, value, reason: str) -> None:
+    with pytest.raises(DecodeError, match=reason):
+        decode_record(orjson.dumps({**FULL, field: value}), None, 0.0)
+
+
+def test_fast_and_general_paths_agree() -> None:
+    event = {**FULL, "provider": "buildkite", "run_attempt": 2, "team": "t", "line_number": 7,
+             "pipeline": "ci"}
+    fast = decode_record(orjson.dumps(event), None, 0.0)
+    general = decode_record(orjson.dumps({**event, "repository": event.pop("repo")}), None, 0.0)
+    assert fast == general
+    odd = decode_record(orjson.dumps({**FULL, "provider": "teamcity"}), None, 0.0)
+    assert odd.provider == "other"

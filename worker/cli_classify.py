@@ -8,7 +8,7 @@ from typing import Any
 
 from worker.cli_common import add_kb_args, load_kb_or_exit
 from worker.explain import render_json, render_text
-from worker.file_source import read_records
+from worker.file_source import open_input, read_chunks, read_records
 from worker.model import Match
 from worker.pipeline import Pipeline
 
@@ -42,9 +42,15 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files or ["-"]:
         pipeline.matches = []
         try:
-            for record in read_records(path):
-                if record.event is not None:
-                    pipeline.process(record.event)
+            inp = open_input(path)
+            if inp.jsonl:
+                for record in read_records(inp):
+                    if record.event is not None:
+                        pipeline.process(record.event)
+            else:
+                for first, data in read_chunks(inp):
+                    pipeline.process_text(inp.job, data, first, inp.timestamp)
+            inp.close()
         except OSError as exc:
             print(f"tfpulse classify: cannot read {path}: {exc.strerror or exc}",
                   file=sys.stderr)

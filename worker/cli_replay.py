@@ -17,7 +17,7 @@ from tqdm import tqdm
 from worker.cli_common import add_kb_args, add_store_args, load_kb_or_exit, open_store_or_exit
 from worker.decode import DecodeOptions
 from worker.exporter import Exporter
-from worker.file_source import read_records
+from worker.file_source import Input, open_input, read_chunks, read_records
 from worker.kb import KnowledgeBase
 from worker.metrics import Metrics, StoreCollector
 from worker.pipeline import Pipeline
@@ -117,29 +117,41 @@ def _wait_for_signal() -> None:
 
 def _replay_file(path: str, pipeline: Pipeline, store: Store, totals: dict[str, int],
                  show: bool, metrics: Metrics | None = None) -> None:
-    source = f"file:{Path(path).resolve()}" if path != "-" else "file:-"
-    start = store.positions(source).get(0, 0) if path != "-" else 0
+    inp = open_input(path)
+    start = store.positions(inp.source).get(0, 0) if path != "-" else 0
     if start:
         log.info("resuming", extra={"file": path, "line": start})
-    bar = tqdm(unit=" events", unit_scale=True, desc=Path(path).name, mininterval=0.5,
+    bar = tqdm(unit=" lines", unit_scale=True, desc=Path(path).name, mininterval=0.5,
                disable=not show or not sys.stderr.isatty(), leave=False)
-    pending = 0
     with bar:
-        for record in read_records(path, DecodeOptions(), start=start):
-            position = (source, record.position[1])
-            if record.event is None:
-                log.warning("invalid event", extra={"file": path, "line": position[1] + 1,
-                                                    "reason": record.error})
-                pipeline.invalid(position)
-            else:
-                pipeline.process(record.event, position)
-            pending += 1
-            if pending >= BATCH_EVENTS:
+        if inp.jsonl:
+            _replay_events(inp, start, pipeline, store, totals, bar, metrics)
+        else:
+            for first, data in read_chunks(inp, start):
+                bar.update(pipeline.process_text(inp.job, data, first, inp.timestamp,
+                                                 inp.source))
                 _flush(pipeline, store, totals, True, metrics)
-                bar.update(pending)
-                pending = 0
         pipeline.close()
         _flush(pipeline, store, totals, False, metrics)
+    inp.close()
+
+
+def _replay_events(inp: Input, start: int, pipeline: Pipeline, store: Store,
+                   totals: dict[str, int], bar: Any, metrics: Metrics | None) -> None:
+    pending = 0
+    for record in read_records(inp, DecodeOptions(), start=start):
+        if record.event is None:
+            log.warning("invalid event", extra={"file": inp.path,
+                                                "line": record.position[1] + 1,
+                                                "reason": record.error})
+            pipeline.invalid(record.position)
+        else:
+            pipeline.process(record.event, record.position)
+        pending += 1
+        if pending >= BATCH_EVENTS:
+            _flush(pipeline, store, totals, True, metrics)
+            bar.update(pending)
+            pending = 0
 
 
 def _flush(pipeline: Pipeline, store: Store, totals: dict[str, int], idle: bool,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -43,8 +44,9 @@ log = logging.getLogger("tfpulse.consumer")
 class KafkaWorker:
     def __init__(self, cfg: Config, kb: KnowledgeBase, store: Store, metrics: Metrics):
         self.cfg, self.kb, self.store, self.metrics = cfg, kb, store, metrics
-        aliases = dict(ALIASES)
-        aliases.update({k: tuple(v) for k, v in cfg.aliases.items()})
+        aliases: Mapping[str, tuple[str, ...]] = ALIASES  # the unrolled fast path
+        if cfg.aliases:
+            aliases = {**ALIASES, **{k: tuple(v) for k, v in cfg.aliases.items()}}
         self.decode_opts = DecodeOptions(aliases, cfg.teams, cfg.max_event_bytes)
         self.pipeline = self._new_pipeline()
         self.assigned: set[TopicPartition] = set()

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 
 from worker.model import Event
 
-ALIASES: dict[str, tuple[str, ...]] = {
+ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "message": ("message", "log", "line", "msg"),
     "timestamp": ("timestamp", "ts", "@timestamp", "time"),
     "provider": ("provider", "ci"),
@@ -27,7 +29,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "run_attempt": ("run_attempt", "attempt", "retry"),
     "team": ("team", "owner"),
     "line_number": ("line_number",),
-}
+})
 PROVIDERS = frozenset({"github_actions", "gitlab", "jenkins", "atlantis", "buildkite",
                        "circleci", "other"})
 
@@ -38,9 +40,13 @@ class DecodeError(ValueError):
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(ALIASES))
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: ALIASES)
     teams: Mapping[str, str] = field(default_factory=dict)  # repo -> team
     max_event_bytes: int = 1_048_576
+
+    @cached_property
+    def alias_items(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return tuple((name, tuple(keys)) for name, keys in self.aliases.items())
 
 
 def decode_record(value: bytes | None, key: bytes | None, record_time: float,
@@ -97,49 +103,108 @@ def _split_key(key: str) -> tuple[str, str, str]:
 
 def decode_object(obj: Mapping[str, Any], record_time: float,
                   opts: DecodeOptions = DecodeOptions()) -> Event:
-    """A parsed JSON object as an Event; raises DecodeError."""
-    get = _getter(obj, opts.aliases)
+    """A parsed JSON object as an Event; raises DecodeError.
+
+    The hot path of the worker: plain dict lookups, the first alias present wins in
+    the order of the alias table.
+    """
+    if opts.aliases is ALIASES and "message" in obj and "timestamp" in obj \
+            and "repo" in obj and "run_id" in obj and "job" in obj and "type" not in obj:
+        return _decode_canonical(obj, record_time, opts)
+    if opts.aliases is ALIASES:
+        found = _default_fields(obj)
+    else:
+        found = {name: _first(obj, keys) for name, keys in opts.alias_items}
     kind = "job_end" if obj.get("type") == "job_end" else "log"
-    message = get("message")
-    if kind == "log":
-        if message is None:
+    message = found.get("message")
+    if type(message) is not str:
+        if kind == "log" and message is None:
             raise DecodeError("missing field 'message' (or log, line, msg)")
-        if not isinstance(message, str):
+        if message is not None:
             raise DecodeError(f"field 'message' must be a string, not {type(message).__name__}")
-    repo = _text(get("repo"), "repo") or "unknown"
-    provider = _text(get("provider"), "provider") or "other"
-    if provider not in PROVIDERS:
-        provider = "other"
+        message = ""
+    repo = _text(found.get("repo"), "repo") or "unknown"
+    provider = _text(found.get("provider"), "provider") or "other"
     status = obj.get("status")
     return Event(
-        message=message if isinstance(message, str) else "",
-        timestamp=parse_time(get("timestamp"), record_time),
-        repo=repo,
-        run_id=_text(get("run_id"), "run_id") or "unknown",
-        run_attempt=_int(get("run_attempt"), "run_attempt", 1),
-        job=_text(get("job"), "job") or "unknown",
-        provider=provider,
-        pipeline=_text(get("pipeline"), "pipeline") or "",
-        team=_text(get("team"), "team") or opts.teams.get(repo, ""),
-        line_number=_int(get("line_number"), "line_number", None),
-        kind=kind,
-        status=status if isinstance(status, str) else None,
+        message,
+        parse_time(found.get("timestamp"), record_time),
+        repo,
+        _text(found.get("run_id"), "run_id") or "unknown",
+        _int(found.get("run_attempt"), "run_attempt", 1),
+        _text(found.get("job"), "job") or "unknown",
+        provider if provider in PROVIDERS else "other",
+        _text(found.get("pipeline"), "pipeline") or "",
+        _text(found.get("team"), "team") or opts.teams.get(repo, ""),
+        _int(found.get("line_number"), "line_number", None),
+        kind,
+        status if isinstance(status, str) else None,
     )
 
 
-def _getter(obj: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]) -> Any:
-    def get(name: str) -> Any:
-        for alias in aliases.get(name, (name,)):
-            if alias in obj:
-                return obj[alias]
-        return None
-    return get
+def _decode_canonical(obj: Mapping[str, Any], record_time: float, opts: DecodeOptions
+                      ) -> Event:
+    """The common case, written out: every required name canonical, no job_end."""
+    g = obj.get
+    message, repo, run_id, job = g("message"), g("repo"), g("run_id"), g("job")
+    if type(message) is not str:
+        raise DecodeError(f"field 'message' must be a string, not {type(message).__name__}")
+    if type(repo) is not str:
+        repo = _text(repo, "repo") or "unknown"
+    if type(run_id) is not str:
+        run_id = _text(run_id, "run_id") or "unknown"
+    if type(job) is not str:
+        job = _text(job, "job") or "unknown"
+    provider = g("provider") if "provider" in obj else g("ci")
+    if type(provider) is not str or provider not in PROVIDERS:
+        _text(provider, "provider")  # raises on a wrongly typed value
+        provider = "other"
+    attempt = g("run_attempt")
+    if attempt is None:
+        attempt = g("attempt") if "attempt" in obj else g("retry")
+    team = g("team") if "team" in obj else g("owner")
+    pipeline = g("pipeline") if "pipeline" in obj else g("workflow")
+    line = g("line_number")
+    return Event(
+        message, parse_time(g("timestamp"), record_time), repo, run_id,
+        attempt if type(attempt) is int else _int(attempt, "run_attempt", 1), job, provider,
+        pipeline if type(pipeline) is str else _text(pipeline, "pipeline") or "",
+        team if type(team) is str and team else _text(team, "team") or opts.teams.get(repo, ""),
+        line if line is None or type(line) is int else _int(line, "line_number", None))
+
+
+def _default_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The default alias table, unrolled: this runs once per event, so it avoids loops."""
+    g = obj.get
+    return {
+        "message": g("message") if "message" in obj else g("log") if "log" in obj
+        else g("line") if "line" in obj else g("msg"),
+        "timestamp": g("timestamp") if "timestamp" in obj else g("ts") if "ts" in obj
+        else g("@timestamp") if "@timestamp" in obj else g("time"),
+        "provider": g("provider") if "provider" in obj else g("ci"),
+        "repo": g("repo") if "repo" in obj else g("repository") if "repository" in obj
+        else g("project"),
+        "pipeline": g("pipeline") if "pipeline" in obj else g("workflow"),
+        "job": g("job") if "job" in obj else g("job_name"),
+        "run_id": g("run_id") if "run_id" in obj else g("pipeline_id") if "pipeline_id" in obj
+        else g("build_id"),
+        "run_attempt": g("run_attempt") if "run_attempt" in obj else g("attempt")
+        if "attempt" in obj else g("retry"),
+        "team": g("team") if "team" in obj else g("owner"),
+        "line_number": g("line_number"),
+    }
+
+
+def _first(obj: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = obj.get(key)
+        if value is not None:
+            return value
+    return None
 
 
 def _text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
+    if value is None or type(value) is str:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -166,9 +231,9 @@ def parse_time(value: Any, default: float) -> float:
         raise DecodeError("field 'timestamp' must be RFC 3339 or epoch seconds/ms, not bool")
     if isinstance(value, int | float):
         return value / 1000.0 if value > 100_000_000_000 else float(value)
-    if isinstance(value, str):
+    if type(value) is str:
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+            parsed = datetime.fromisoformat(value)  # 3.11+: accepts "Z" and 7 digits
         except ValueError:
             raise DecodeError(f"field 'timestamp' is not RFC 3339: {value!r:.60}") from None
         if parsed.tzinfo is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import re2
 
@@ -29,13 +29,25 @@ class PatternSet(Protocol):
         """Indexes of the patterns that match somewhere in text (unordered)."""
         ...
 
+    def offsets(self, data: bytes) -> list[int]:
+        """End offsets of hits in bytes, ascending (may over-report)."""
+        ...
+
 
 class Re2Set:
     """re2.Set: one DFA for all patterns."""
 
     name = "re2"
 
+    def offsets(self, data: bytes) -> list[int]:
+        """End offsets of hits of any pattern in bytes (a superset is fine: a prefilter)."""
+        if self._any is None:
+            return []
+        return [m.end() for m in self._any.finditer(data)]
+
     def __init__(self, patterns: Sequence[str]):
+        self._any = re2.compile("|".join(f"(?:{to_hyperscan(p)})" for p in patterns)
+                                .encode()) if patterns else None
         self._set = re2.Set.SearchSet(re2.Options())
         for regex in patterns:
             self._set.Add(regex)
@@ -72,9 +84,24 @@ class HyperscanSet:
                      | hyperscan.HS_FLAG_ALLOWEMPTY] * len(exprs)
             self._db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
         self._scratch_hits: list[int] = []
+        self._all: Any = None  # every match reported, for offsets(); built on first use
+        self._exprs = [to_hyperscan(p).encode() for p in patterns]
 
     def _on_match(self, pid: int, start: int, end: int, flags: int, ctx: object) -> None:
         self._scratch_hits.append(pid)
+
+    def offsets(self, data: bytes) -> list[int]:
+        """End offsets of (unconfirmed) hits in bytes, ascending: for prefiltering."""
+        if not self._exprs:
+            return []
+        if self._all is None:
+            self._all = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            self._all.compile(expressions=self._exprs, ids=list(range(len(self._exprs))),
+                              flags=[hyperscan.HS_FLAG_PREFILTER] * len(self._exprs))
+        ends: list[int] = []
+        self._all.scan(data, match_event_handler=lambda i, s, e, f, c: ends.append(e))
+        ends.sort()
+        return ends
 
     def scan(self, text: str) -> list[int]:
         if self._db is None:
@@ -82,6 +109,8 @@ class HyperscanSet:
         hits: list[int] = []
         self._scratch_hits = hits
         self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=self._on_match)
+        if not hits:
+            return hits
         return [pid for pid in set(hits) if self._confirm[pid].search(text) is not None]
 
 

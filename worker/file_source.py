@@ -10,6 +10,7 @@ import gzip
 import io
 import os
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import IO, Any
 import orjson
 
 from worker.decode import DecodeError, DecodeOptions, decode_record
-from worker.model import Event
+from worker.model import Event, JobKey
 
 DEFAULT_OPTIONS = DecodeOptions()
 
@@ -49,31 +50,65 @@ def file_size(path: str) -> int | None:
         return None
 
 
-def read_records(path: str, opts: DecodeOptions | None = None, start: int = 0,
-                 fh: IO[bytes] | None = None) -> Iterator[Record]:
-    """Every line of the file from line index `start` on, decoded."""
-    source = f"file:{Path(path).resolve() if path != '-' else '-'}"
-    stream = fh or open_binary(path)
+@dataclass
+class Input:
+    """An opened input file: JSONL events, or one job's raw log."""
+
+    path: str
+    source: str  # the partition key of its positions: "file:<absolute path>"
+    jsonl: bool
+    reader: Any
+    job: JobKey  # the job a raw log belongs to
+    timestamp: float  # event time of a raw log's lines: the file's modification time
+
+    def close(self) -> None:
+        if self.path != "-":
+            self.reader.close()
+
+
+def open_input(path: str) -> Input:
+    stream = open_binary(path)
     reader: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream, 1 << 20)
     first = reader.peek(65536)[:65536].lstrip()
     jsonl = first.startswith(b"{") and _looks_like_event(first.split(b"\n", 1)[0])
-    job = Path(path).name if path != "-" else "stdin"
-    for index, line in enumerate(reader):
+    name = Path(path).name if path != "-" else "stdin"
+    source = f"file:{Path(path).resolve() if path != '-' else '-'}"
+    mtime = os.path.getmtime(path) if path != "-" else time.time()
+    return Input(path, source, jsonl, reader, JobKey("local", name, 1, name), mtime)
+
+
+def read_records(inp: Input, opts: DecodeOptions | None = None, start: int = 0
+                 ) -> Iterator[Record]:
+    """Every JSONL line from line index `start` on, decoded."""
+    opts = opts or DEFAULT_OPTIONS
+    for index, line in enumerate(inp.reader):
         if index < start:
             continue
-        pos = (source, index)
         line = line.rstrip(b"\n")
-        if jsonl:
-            if not line.strip():
-                continue
-            try:
-                yield Record(pos, decode_record(line, None, 0.0, opts or DEFAULT_OPTIONS))
-            except DecodeError as exc:
-                yield Record(pos, None, str(exc), line)
-        else:
-            text = line.decode("utf-8", errors="replace")
-            yield Record(pos, Event(message=text, timestamp=0.0, repo="local", run_id=job,
-                                    job=job, line_number=index + 1))
+        if not line.strip():
+            continue
+        try:
+            yield Record((inp.source, index), decode_record(line, None, 0.0, opts))
+        except DecodeError as exc:
+            yield Record((inp.source, index), None, str(exc), line)
+
+
+def read_chunks(inp: Input, start: int = 0, size: int = 1 << 22) -> Iterator[tuple[int, bytes]]:
+    """A raw log as (number of its first line, whole lines of about `size` bytes)."""
+    number = 1
+    reader = inp.reader
+    while number <= start:  # resume: skip the lines already counted
+        if not reader.readline():
+            return
+        number += 1
+    while True:
+        data = reader.read(size)
+        if not data:
+            return
+        if not data.endswith(b"\n"):
+            data += reader.readline()
+        yield number, data
+        number += data.count(b"\n")
 
 
 def _looks_like_event(line: bytes) -> bool:

@@ -24,9 +24,14 @@ class JobKey(NamedTuple):
         return f"{self.repo}/{self.run_id}#{self.run_attempt}/{self.job}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
-    """One decoded CI log event (see DESIGN.md, event contract)."""
+    """One decoded CI log event (see DESIGN.md, event contract).
+
+    Not frozen, unlike the other stages' data: one is built per consumed record, and a
+    frozen dataclass's __init__ (object.__setattr__ per field) costs three times as much.
+    Treat it as immutable all the same.
+    """
 
     message: str
     timestamp: float
