@@ -77,7 +77,8 @@ def write_report(store: Any, kb: KnowledgeBase, out: str, *, weeks: int, as_of: 
                  fmt: str | None = None, repo: str | None = None,
                  team: str | None = None) -> list[str]:
     from worker.report import build_report
-    from worker.report_render import render_html, render_markdown, write_csv
+    from worker.report_html import render_html
+    from worker.report_render import render_markdown, write_csv
 
     fmt = fmt or _format_of(out)
     report = build_report(store, kb_info(kb), weeks=weeks, as_of=as_of, repo=repo, team=team)

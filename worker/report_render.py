@@ -143,13 +143,6 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def render_html(report: Report) -> str:
-    """The whole report as one self-contained HTML page (see worker.report_html)."""
-    from worker.report_html import render_html as _render_html
-
-    return _render_html(report)
-
-
 def write_csv(report: Report, out_dir: str | Path) -> list[Path]:
     """One CSV per table (plus summary.csv) in out_dir, created if needed; returns the paths."""
     out = Path(out_dir)
