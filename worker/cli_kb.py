@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from worker import engine
+from worker import cli_kb_io, engine
 from worker.cli_common import EXIT_KB, add_kb_args, load_kb_or_exit
 from worker.kb import default_kb_dir
 from worker.kb_check import lint, test
@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
     p = kbsub.add_parser("stats", help="entries per tag, category and domain")
     add_kb_args(p)
     p.set_defaults(func=run_stats)
+    cli_kb_io.register(kbsub)
     kb.set_defaults(func=lambda a: (kb.print_help(), 2)[1])
 
 
