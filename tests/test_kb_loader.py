@@ -84,3 +84,11 @@ def test_lint_flags_undeclared_multiline(tmp_path: Path) -> None:
     kb, report = lint(tmp_path)
     assert kb is not None
     assert any("patterns[0].regex: can match across a newline" in p for p in report.problems)
+
+
+def test_lint_refuses_a_dead_end_signal_that_matches_ordinary_runs(tmp_path: Path) -> None:
+    bad = GOOD.replace("- regex: aws dynamodb delete-item", "- regex: terraform apply|aws dynamodb delete-item")
+    write(tmp_path, "policy/terraform-state-lock-dynamodb-permission-denied.yaml", bad)
+    _, report = lint(tmp_path)
+    assert any("dead_end_signals[1].regex: matches an ordinary CI line" in p
+               for p in report.problems)

@@ -13,11 +13,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import re2
+
 from worker import engine
 from worker.classify import Classifier
 from worker.kb import Entry, KbError, KnowledgeBase, load_kb
 from worker.model import Event, Match
 from worker.pipeline import Pipeline
+
+ORDINARY_LINES = Path(__file__).parent / "data" / "ordinary-lines.txt"
 
 try:  # Python's own parser of regex syntax: RE2 syntax is (nearly) a subset of it
     import re._parser as sre_parse
@@ -44,7 +48,16 @@ def lint(root: Path) -> tuple[KnowledgeBase | None, CheckReport]:
     except KbError as exc:
         report.problems.extend(exc.problems)
         return None, report
+    ordinary = [line for line in ORDINARY_LINES.read_text().splitlines()
+                if line and not line.startswith("#")]
     for entry in kb.entries.values():
+        for i, signal in enumerate(entry.dead_end_signals):
+            hits = [line for line in ordinary if re2.search(signal.regex, line)]
+            if hits:
+                report.problems.append(
+                    f"{entry.path}: dead_end_signals[{i}].regex: matches an ordinary CI line "
+                    f"({hits[0]!r}), so every run would count as a dead end; make it specific "
+                    "to the dead end (a flag, a command) or remove it")
         for i, pattern in enumerate(entry.patterns):
             report.checked += 1
             where = f"{entry.path}: patterns[{i}].regex"
