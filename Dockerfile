@@ -12,7 +12,7 @@ WORKDIR /app
 # Dependencies and package first, so that editing the KB does not reinstall them.
 COPY pyproject.toml README* ./
 COPY worker ./worker
-RUN pip install . \
+RUN pip install '.[fast]' \
     && rm -rf build ./*.egg-info
 
 # The knowledge base is data, read from TFPULSE_KB (a non-editable install has no kb/
