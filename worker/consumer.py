@@ -186,11 +186,13 @@ class KafkaWorker:
 
     def on_assigned(self, partitions: list[TopicPartition]) -> None:
         stored = self.store.positions(self.cfg.kafka_topic)
+        assert self.consumer is not None
         for tp in partitions:
             self.assigned.add(tp)
             if tp.partition in stored:
-                assert self.consumer is not None
                 self.consumer.seek(tp, stored[tp.partition])
+            else:  # the store is the truth: nothing stored means nothing counted yet
+                self.consumer.seek_to_beginning(tp)
         log.info("partitions assigned", extra={"partitions": sorted(p.partition for p in partitions),
                                                "from_store": {p: stored[p] for p in stored}})
 
