@@ -26,7 +26,7 @@ def postgres_url() -> Iterator[str]:
         yield url
         return
     if not postgres_server.available():
-        pytest.skip("no PostgreSQL installed: install it or set TFPULSE_TEST_PG_URL")
+        pytest.fail("no PostgreSQL installed: run `make deps` (or set TFPULSE_TEST_PG_URL)")
     server = postgres_server.PostgresServer()
     try:
         yield server.start()
