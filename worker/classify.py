@@ -8,7 +8,6 @@ pattern (the more specific signature); the others are kept in `also_matched`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import re2
@@ -84,7 +83,3 @@ class Classifier:
             by_entry[entry.id] = (entry, length, fields)
         ranked = sorted(by_entry.values(), key=lambda t: (-t[0].priority, -t[1], t[0].id))
         return [(entry, fields) for entry, _, fields in ranked]
-
-
-def entries_for(matches: Iterable[Match]) -> list[str | None]:
-    return [m.kb_id for m in matches]

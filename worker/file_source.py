@@ -43,13 +43,6 @@ def open_binary(path: str) -> IO[bytes]:
     return fh
 
 
-def file_size(path: str) -> int | None:
-    try:
-        return os.path.getsize(path) if path != "-" else None
-    except OSError:
-        return None
-
-
 @dataclass
 class Input:
     """An opened input file: JSONL events, or one job's raw log."""
