@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -39,8 +40,9 @@ def _admin_conninfo(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def pg_store_url(postgres_url: str) -> Iterator[str]:
+@contextmanager
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the server, dropped afterwards."""
     name = "tfpulse_t_" + uuid.uuid4().hex[:12]
     admin = _admin_conninfo(postgres_url)
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -50,3 +52,9 @@ def pg_store_url(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_store_url(postgres_url: str) -> Iterator[str]:
+    with fresh_database(postgres_url) as url:
+        yield url

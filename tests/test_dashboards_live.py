@@ -30,19 +30,17 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests import prometheus_server
+from tests.conftest_postgres import fresh_database
 from tests.prometheus_server import PrometheusServer
 from worker.cli_replay import BATCH_EVENTS  # the replay writes and counts per batch
 
@@ -211,16 +209,8 @@ class Live:
 def live_store_url(postgres_url: str) -> Iterator[str]:
     """A fresh database for this module, as `pg_store_url` does per test (the worker and
     Prometheus are started once and shared by every panel's test)."""
-    name = "tfpulse_t_" + uuid.uuid4().hex[:12]
-    admin = make_url(postgres_url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(postgres_url) as url:
+        yield url
 
 
 def _wait(what: str, cond: Any, timeout: float, interval: float = 0.5,
