@@ -42,11 +42,10 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from generate_corpus import generate  # noqa: E402
+from run import classify_file  # noqa: E402
 
-from worker.file_source import open_input, read_chunks  # noqa: E402
 from worker.kb import Entry, load_kb  # noqa: E402
 from worker.normalize import normalize_line  # noqa: E402
-from worker.pipeline import Pipeline  # noqa: E402
 
 # (?P<name>…) and (?<name>…): names are irrelevant for counting, and Go 1.19 (mtail's
 # regexp) does not know the second form.
@@ -57,16 +56,7 @@ _NAMED_GROUP = re.compile(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>")
 
 def tfpulse_classify(raw: Path, kb) -> tuple[float, float, int, Counter]:
     """run.py's bench_classify, keeping every classified block: (wall, cpu, lines, counts)."""
-    pipeline = Pipeline(kb)
-    pipeline.keep_matches = True
-    start, cpu = time.perf_counter(), time.process_time()
-    n = 0
-    inp = open_input(str(raw))
-    for first, data in read_chunks(inp):
-        n += pipeline.process_text(inp.job, data, first, inp.timestamp)
-    inp.close()
-    pipeline.close()
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    wall, cpu, n, pipeline = classify_file(raw, kb, keep_matches=True)
     counts = Counter(m.kb_id for m in pipeline.matches)  # kb_id None: unclassified block
     return wall, cpu, n, counts
 

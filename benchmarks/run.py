@@ -34,18 +34,24 @@ from worker.kb import load_kb  # noqa: E402
 from worker.pipeline import Pipeline  # noqa: E402
 
 
-def bench_classify(raw: Path, kb) -> tuple[float, int, int]:
-    """The `tfpulse classify FILE` path: whole-chunk scan, then only candidate lines."""
+def classify_file(raw: Path, kb, keep_matches: bool = False) -> tuple[float, float, int, Pipeline]:
+    """The `tfpulse classify FILE` path: whole-chunk scan, then only candidate lines.
+    Returns (wall s, CPU s, lines, the pipeline, closed)."""
     pipeline = Pipeline(kb)
-    start = time.perf_counter()
+    pipeline.keep_matches = keep_matches
+    start, cpu = time.perf_counter(), time.process_time()
     n = 0
     inp = open_input(str(raw))
     for first, data in read_chunks(inp):
         n += pipeline.process_text(inp.job, data, first, inp.timestamp)
     inp.close()
     pipeline.close()
-    found = len(pipeline.take().occurrences)
-    return time.perf_counter() - start, n, found
+    return time.perf_counter() - start, time.process_time() - cpu, n, pipeline
+
+
+def bench_classify(raw: Path, kb) -> tuple[float, int, int]:
+    wall, _cpu, n, pipeline = classify_file(raw, kb)
+    return wall, n, len(pipeline.take().occurrences)
 
 
 def bench_naive(raw: Path, kb, limit: int) -> tuple[float, int]:
