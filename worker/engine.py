@@ -39,23 +39,25 @@ class Re2Set:
 
     name = "re2"
 
-    def offsets(self, data: bytes) -> list[int]:
-        """End offsets of hits of any pattern in bytes (a superset is fine: a prefilter)."""
-        if self._any is None:
-            return []
-        return [m.end() for m in self._any.finditer(data)]
-
     def __init__(self, patterns: Sequence[str]):
-        self._any = re2.compile("|".join(f"(?:{to_hyperscan(p)})" for p in patterns)
-                                .encode()) if patterns else None
+        self._patterns = list(patterns)
+        self._any: Any = None  # one alternation of all patterns, for offsets(); built on use
         self._set = re2.Set.SearchSet(re2.Options())
         for regex in patterns:
             self._set.Add(regex)
         self._set.Compile()
-        self._empty = not patterns
+
+    def offsets(self, data: bytes) -> list[int]:
+        """End offsets of hits of any pattern in bytes (a superset is fine: a prefilter)."""
+        if not self._patterns:
+            return []
+        if self._any is None:
+            self._any = re2.compile("|".join(f"(?:{to_hyperscan(p)})"
+                                             for p in self._patterns).encode())
+        return [m.end() for m in self._any.finditer(data)]
 
     def scan(self, text: str) -> list[int]:
-        if self._empty:
+        if not self._patterns:
             return []
         return list(self._set.Match(text) or ())
 
@@ -74,10 +76,10 @@ class HyperscanSet:
     def __init__(self, patterns: Sequence[str]):
         assert hyperscan is not None
         self._confirm = [re2.compile(p) for p in patterns]
+        self._exprs = exprs = [to_hyperscan(p).encode() for p in patterns]
         self._db = None
         if patterns:
             self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            exprs = [to_hyperscan(p).encode() for p in patterns]
             # Byte mode, not UTF-8 mode: with UTF-8 classes the combined database took
             # minutes to compile; in byte mode about a second. RE2 confirms every hit.
             flags = [hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_PREFILTER
@@ -85,7 +87,6 @@ class HyperscanSet:
             self._db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
         self._scratch_hits: list[int] = []
         self._all: Any = None  # every match reported, for offsets(); built on first use
-        self._exprs = [to_hyperscan(p).encode() for p in patterns]
 
     def _on_match(self, pid: int, start: int, end: int, flags: int, ctx: object) -> None:
         self._scratch_hits.append(pid)

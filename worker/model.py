@@ -46,10 +46,6 @@ class Event:
     kind: str = "log"  # "log" or "job_end"
     status: str | None = None
 
-    @property
-    def job_key(self) -> JobKey:
-        return JobKey(self.repo, self.run_id, self.run_attempt, self.job)
-
 
 @dataclass(frozen=True, slots=True)
 class JobInfo:
