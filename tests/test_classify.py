@@ -77,3 +77,23 @@ def test_hostile_input_is_linear_and_safe(classifier) -> None:
     text = "Error: " + "a" * 2_000_000 + "\x00\xff" + "(" * 10_000
     m = classifier.classify(block(text))
     assert m is not None
+
+
+@pytest.mark.skipif(not engine.hyperscan_available(), reason="hyperscan not installed")
+def test_compiled_databases_are_cached_and_a_bad_cache_is_recompiled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TFPULSE_CACHE_DIR", str(tmp_path))
+    patterns = [r"Error: (?P<what>\w+)", r"denied"]
+    text = b"ok\nError: AccessDenied\nfine\naccess denied\n"
+    first = engine.build(patterns, "hyperscan")
+    cached = sorted((tmp_path / "hyperscan").glob("*.db"))
+    assert len(cached) == 1  # the scan database; offsets() compiles a second one on use
+    want = (first.scan("Error: x is denied"), first.offsets(text))
+    assert len(list((tmp_path / "hyperscan").glob("*.db"))) == 2
+    again = engine.build(patterns, "hyperscan")  # loaded, not compiled
+    assert (again.scan("Error: x is denied"), again.offsets(text)) == want
+    for path in (tmp_path / "hyperscan").glob("*.db"):
+        path.write_bytes(b"not a database")
+    broken = engine.build(patterns, "hyperscan")
+    assert (broken.scan("Error: x is denied"), broken.offsets(text)) == want
+    assert all(p.read_bytes() != b"not a database" for p in (tmp_path / "hyperscan").glob("*.db"))

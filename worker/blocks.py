@@ -97,6 +97,9 @@ class BlockAssembler:
     idle_seconds: float = 600.0
     max_jobs: int = 20_000
     _jobs: OrderedDict[JobKey, _Job] = field(default_factory=OrderedDict)
+    # The jobs with a block open: usually a handful among thousands tracked, so the
+    # pipeline's batch path can skip every other job's lines without a lookup each.
+    open_jobs: set[JobKey] = field(default_factory=set)
 
     def feed(
         self,
@@ -124,6 +127,11 @@ class BlockAssembler:
         if state is not None:
             state.lines_seen += lines
             state.last_time = timestamp
+
+    def states(self) -> Mapping[Hashable, _Job]:
+        """The tracked jobs' states, for the pipeline's batch path to look up and move
+        line counts on (`skip` without a call per line); do not keep it."""
+        return self._jobs  # type: ignore[return-value]  # keyed by JobKey or equal tuples
 
     def has_open(self, job: JobKey) -> bool:
         state = self._jobs.get(job)
@@ -169,7 +177,8 @@ class BlockAssembler:
     def open_positions(self) -> dict[Hashable, int]:
         """Per partition, the earliest source position of a line still in an open block."""
         earliest: dict[Hashable, int] = {}
-        for state in self._jobs.values():
+        for job in self.open_jobs:
+            state = self._jobs[job]
             if state.open is not None and state.open.position is not None:
                 part, offset = state.open.position
                 if part not in earliest or offset < earliest[part]:
@@ -208,6 +217,7 @@ class BlockAssembler:
                 return
         if frame == "╷" or frame == "│" or (text and _starts(text)):
             state.open = _Open([], state.lines_seen, timestamp, position, framed=frame is not None)
+            self.open_jobs.add(job)
             self._append(state.open, text, frame)
 
     @staticmethod
@@ -249,6 +259,7 @@ class BlockAssembler:
         state.open = None
         if block is None:
             return
+        self.open_jobs.discard(job)
         lines = block.lines
         while lines and not lines[-1]:
             lines.pop()

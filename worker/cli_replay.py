@@ -14,10 +14,16 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from worker.cli_common import add_kb_args, add_store_args, load_kb_or_exit, open_store_or_exit
+from worker.cli_common import (
+    add_kb_args,
+    add_store_args,
+    load_kb_or_exit,
+    open_store_or_exit,
+    settle_heap,
+)
 from worker.decode import DecodeOptions
 from worker.exporter import Exporter
-from worker.file_source import Input, open_input, read_chunks, read_records
+from worker.file_source import Input, open_input, read_batches, read_chunks
 from worker.kb import KnowledgeBase
 from worker.metrics import Metrics, StoreCollector
 from worker.pipeline import Pipeline
@@ -67,6 +73,7 @@ def run_replay(args: argparse.Namespace) -> int:
     kb = load_kb_or_exit(args)
     store = open_store_or_exit(args.store)
     pipeline = Pipeline(kb, repo_entries=store.repo_entries())
+    settle_heap()
     totals = {"events": 0, "invalid": 0, "new": 0}
     missing = [p for p in args.files if p != "-" and not Path(p).is_file()]
     if missing:
@@ -139,15 +146,15 @@ def _replay_file(path: str, pipeline: Pipeline, store: Store, totals: dict[str, 
 def _replay_events(inp: Input, start: int, pipeline: Pipeline, store: Store,
                    totals: dict[str, int], bar: Any, metrics: Metrics | None) -> None:
     pending = 0
-    for record in read_records(inp, DecodeOptions(), start=start):
-        if record.event is None:
-            log.warning("invalid event", extra={"file": inp.path,
-                                                "line": record.position[1] + 1,
-                                                "reason": record.error})
-            pipeline.invalid(record.position)
-        else:
-            pipeline.process(record.event, record.position)
-        pending += 1
+    for batch in read_batches(inp, DecodeOptions(), start=start):
+        for position, reason, _raw in batch.errors:
+            log.warning("invalid event", extra={"file": inp.path, "line": position + 1,
+                                                "reason": reason})
+        for row, exc in pipeline.process_batch(batch, inp.source):
+            log.error("event failed in the pipeline", extra={
+                "file": inp.path, "line": batch.positions[row] + 1,
+                "error": f"{type(exc).__name__}: {exc}"})
+        pending += len(batch) + len(batch.errors)
         if pending >= BATCH_EVENTS:
             _flush(pipeline, store, totals, True, metrics)
             bar.update(pending)

@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Any
 
-from worker.cli_common import load_kb_or_exit, open_store_or_exit
+from worker.cli_common import load_kb_or_exit, open_store_or_exit, settle_heap
 from worker.config import ConfigError, describe, load_config
 
 log = logging.getLogger("tfpulse.run")
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     worker = KafkaWorker(cfg, kb, store, metrics)
     exporter = Exporter(metrics.registry, cfg.metrics_address, worker.ready).start() \
         if cfg.metrics_address else None
+    settle_heap()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

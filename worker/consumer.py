@@ -32,7 +32,8 @@ from kafka.structs import OffsetAndMetadata
 
 from worker.blocks import BlockAssembler
 from worker.config import Config
-from worker.decode import ALIASES, DecodeError, DecodeOptions, decode_record
+from worker.decode import ALIASES, DecodeOptions
+from worker.decode_batch import decode_values
 from worker.kb import KnowledgeBase
 from worker.metrics import Metrics
 from worker.pipeline import Pipeline
@@ -108,22 +109,22 @@ class KafkaWorker:
     def handle(self, polled: dict[TopicPartition, list[Any]]) -> None:
         dead: list[tuple[Any, str]] = []
         for tp, records in polled.items():
-            for rec in records:
-                position = (tp.partition, rec.offset)
-                try:
-                    event = decode_record(rec.value, rec.key, rec.timestamp / 1000.0,
-                                          self.decode_opts)
-                except DecodeError as exc:
-                    dead.append((rec, str(exc)))
-                    self.pipeline.invalid(position)
-                    continue
-                try:
-                    self.pipeline.process(event, position)
-                except Exception as exc:  # never crash on a log line; dead-letter it
-                    log.exception("event failed in the pipeline", extra={
+            if not records:
+                continue
+            batch = decode_values([r.value for r in records], [r.key for r in records],
+                                  [r.timestamp / 1000.0 for r in records], self.decode_opts)
+            # Rows are numbered by index in this poll; the pipeline wants offsets.
+            batch.positions = [records[k].offset for k in batch.positions]
+            batch.next_position = records[-1].offset + 1
+            dead.extend((records[k], reason) for k, reason, _raw in batch.errors)
+            failed = self.pipeline.process_batch(batch, tp.partition)
+            if failed:
+                by_offset = {r.offset: r for r in records}
+                for row, exc in failed:
+                    rec = by_offset[batch.positions[row]]
+                    log.error("event failed in the pipeline", exc_info=exc, extra={
                         "partition": tp.partition, "offset": rec.offset})
                     dead.append((rec, f"pipeline error: {type(exc).__name__}: {exc}"))
-                    self.pipeline.invalid(position)  # move past it: dead-lettered once
         self.pipeline.flush_idle()
         self._dead_letter(dead)
         self.commit()

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import orjson
 
 from worker.model import Event
@@ -223,21 +224,37 @@ def _int(value: Any, name: str, default: int | None) -> Any:
     raise DecodeError(f"field {name!r} must be an integer, got {value!r:.40}")
 
 
+# Timestamps: msgspec's RFC 3339 parser (C; lower-case t/z, sub-microsecond digits rounded),
+# then Python's for the other ISO 8601 forms it refuses ("2026-11-29T10:00Z"). The batch
+# decoder (decode_batch) parses with the same type, so both paths agree to the microsecond.
+AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
+_TIME = msgspec.json.Decoder(AwareTime)
+
+
 def parse_time(value: Any, default: float) -> float:
     """RFC 3339 text or epoch seconds / milliseconds → epoch seconds."""
+    if type(value) is str:
+        try:
+            return _TIME.decode(orjson.dumps(value)).timestamp()
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            pass
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise DecodeError(f"field 'timestamp' is not RFC 3339: {value!r:.60}") from None
+        if parsed.tzinfo is None:
+            raise DecodeError(f"field 'timestamp' has no time zone: {value!r:.60}")
+        return parsed.timestamp()
+    return epoch_time(value, default)
+
+
+def epoch_time(value: Any, default: float) -> float:
+    """A non-text timestamp: None (the default), epoch seconds or milliseconds."""
     if value is None:
         return default
     if isinstance(value, bool):
         raise DecodeError("field 'timestamp' must be RFC 3339 or epoch seconds/ms, not bool")
     if isinstance(value, int | float):
         return value / 1000.0 if value > 100_000_000_000 else float(value)
-    if type(value) is str:
-        try:
-            parsed = datetime.fromisoformat(value)  # 3.11+: accepts "Z" and 7 digits
-        except ValueError:
-            raise DecodeError(f"field 'timestamp' is not RFC 3339: {value!r:.60}") from None
-        if parsed.tzinfo is None:
-            raise DecodeError(f"field 'timestamp' has no time zone: {value!r:.60}")
-        return parsed.timestamp()
     raise DecodeError(f"field 'timestamp' must be RFC 3339 or epoch seconds/ms, not "
                       f"{type(value).__name__}")

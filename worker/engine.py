@@ -8,8 +8,12 @@ extracted with RE2 only for the few patterns that hit.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import platform
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import re2
@@ -79,12 +83,10 @@ class HyperscanSet:
         self._exprs = exprs = [to_hyperscan(p).encode() for p in patterns]
         self._db = None
         if patterns:
-            self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             # Byte mode, not UTF-8 mode: with UTF-8 classes the combined database took
             # minutes to compile; in byte mode about a second. RE2 confirms every hit.
-            flags = [hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_PREFILTER
-                     | hyperscan.HS_FLAG_ALLOWEMPTY] * len(exprs)
-            self._db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
+            self._db = _database(exprs, hyperscan.HS_FLAG_SINGLEMATCH
+                                 | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY)
         self._scratch_hits: list[int] = []
         self._all: Any = None  # every match reported, for offsets(); built on first use
 
@@ -96,9 +98,7 @@ class HyperscanSet:
         if not self._exprs:
             return []
         if self._all is None:
-            self._all = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            self._all.compile(expressions=self._exprs, ids=list(range(len(self._exprs))),
-                              flags=[hyperscan.HS_FLAG_PREFILTER] * len(self._exprs))
+            self._all = _database(self._exprs, hyperscan.HS_FLAG_PREFILTER)
         ends: list[int] = []
         self._all.scan(data, match_event_handler=lambda i, s, e, f, c: ends.append(e))
         ends.sort()
@@ -113,6 +113,39 @@ class HyperscanSet:
         if not hits:
             return hits
         return [pid for pid in set(hits) if self._confirm[pid].search(text) is not None]
+
+
+def _database(exprs: list[bytes], flags: int) -> Any:
+    """A compiled block-mode database, from the on-disk cache when the same patterns were
+    compiled before on this kind of machine: compiling the KB takes most of a second,
+    on every start of every command. The cache is only an optimisation: any problem
+    reading or writing it means compiling, never an error."""
+    digest = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), platform.machine(), flags,
+                                  exprs)).encode()).hexdigest()[:32]
+    path = cache_dir() / "hyperscan" / f"{digest}.db"
+    try:
+        loaded = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        loaded.scratch = hyperscan.Scratch(loaded)  # compile() makes one; loadb() does not
+        return loaded
+    except Exception:  # noqa: BLE001 - missing, stale or from another CPU: compile
+        pass
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[flags] * len(exprs))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(hyperscan.dumpb(db))
+        tmp.replace(path)  # atomic: a concurrent reader sees the old file or the new one
+    except OSError:
+        pass
+    return db
+
+
+def cache_dir() -> Path:
+    """$TFPULSE_CACHE_DIR, else $XDG_CACHE_HOME/tfpulse, else ~/.cache/tfpulse."""
+    if os.environ.get("TFPULSE_CACHE_DIR"):
+        return Path(os.environ["TFPULSE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tfpulse"
 
 
 def to_hyperscan(regex: str) -> str:

@@ -13,8 +13,10 @@ first line of a block still open, so a crash loses nothing (see model.Batch).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from itertools import accumulate
 from typing import Any
 
 import re2
@@ -22,6 +24,7 @@ import re2
 from worker import engine
 from worker.blocks import TRIGGER, BlockAssembler
 from worker.classify import Classifier
+from worker.decode_batch import DecodedBatch
 from worker.kb import KnowledgeBase
 from worker.model import Batch, Block, DeadEndAttempt, Event, JobInfo, JobKey, Match, Occurrence
 from worker.redact import redact
@@ -70,7 +73,7 @@ class Pipeline:
             self._remember(job, event)
         if event.kind == "job_end":
             self._emit(self.blocks.end_job(job))
-        elif event.message:
+        else:  # an empty message is a blank line: it counts, and may close a block
             self._feed_message(job, event, position)
         if position is not None:
             self._next[part] = position[1] + 1
@@ -115,6 +118,74 @@ class Pipeline:
         self._batch.events_ok += number - first_line
         return number - first_line
 
+    def process_batch(self, batch: DecodedBatch, source: Hashable
+                      ) -> list[tuple[int, Exception]]:
+        """Feed decoded records of one source partition, in order; the fast path.
+
+        One engine scan over all messages finds the rows that may start a block or show a
+        dead end. Those rows, the special rows (job_end, aliased records) and the rows of
+        jobs with a block open get the per-event path with a full Event; every other row
+        costs nothing more when the records carry line numbers (the usual case), and a
+        line-count update when they do not. Returns the rows that raised, with the error:
+        the caller dead-letters them (the worker never crashes on a log line).
+        """
+        n = len(batch)
+        if n:
+            self._set_watermark(source, batch.latest())
+        todo = sorted(self._hit_rows(batch.messages).union(batch.special))
+        full = (self._full_rows_counted if batch.numbered else self._full_rows_counting)(
+            batch, todo)
+        failed: list[tuple[int, Exception]] = []
+        fed = 0
+        for i in full:
+            fed += 1
+            try:
+                self.process(batch.event(i), (source, batch.positions[i]))
+            except Exception as exc:  # noqa: BLE001 - reported to the caller, never fatal
+                failed.append((i, exc))
+                self.invalid((source, batch.positions[i]))
+        self._batch.events_ok += n - fed
+        self._batch.events_invalid += len(batch.errors)
+        if batch.next_position > self._next.get(source, 0):
+            self._next[source] = batch.next_position
+        return failed
+
+    def _full_rows_counted(self, batch: DecodedBatch, todo: list[int]) -> Iterator[int]:
+        """Rows for the per-event path, found lazily: a row fed may open or close a block,
+        which decides for the rows after it. Skipped rows need no bookkeeping, as their
+        line numbers come with them."""
+        open_jobs, jobs, n = self.blocks.open_jobs, batch.jobs, len(batch)
+        i, t = 0, 0
+        while i < n:
+            nxt = todo[t] if t < len(todo) else n
+            if open_jobs:
+                for k in range(i, nxt):
+                    if jobs[k] in open_jobs:
+                        nxt = k
+                        break
+            if nxt == n:
+                return
+            if t < len(todo) and todo[t] == nxt:
+                t += 1
+            yield nxt
+            i = nxt + 1
+
+    def _full_rows_counting(self, batch: DecodedBatch, todo: list[int]) -> Iterator[int]:
+        """As _full_rows_counted, for records without line numbers: a skipped row still
+        moves its job's line count on (block line numbers are counted per job)."""
+        hits, jobs, get_state = set(todo), batch.jobs, self.blocks.states().get
+        for i in range(len(batch)):
+            if i not in hits:
+                state = get_state(jobs[i])
+                if state is None:
+                    continue
+                if state.open is None:
+                    message = batch.messages[i]
+                    state.lines_seen += message.count("\n") + 1 if "\n" in message else 1
+                    state.last_time = batch.time(i)
+                    continue
+            yield i
+
     def invalid(self, position: tuple[Hashable, int] | None = None) -> None:
         """A record that did not decode still moves the source position on."""
         if position is not None:
@@ -138,6 +209,29 @@ class Pipeline:
         return batch
 
     # -- internals -----------------------------------------------------------------------
+
+    def _set_watermark(self, source: Hashable, timestamp: float) -> None:
+        if timestamp > self.watermarks.get(source, 0.0):
+            self.watermarks[source] = timestamp
+
+    def _hit_rows(self, messages: list[str]) -> set[int]:
+        """Rows whose message the engine flags (block trigger or dead-end signal)."""
+        if not messages:
+            return set()
+        data = "\n".join(messages).encode("utf-8", "surrogatepass")
+        ends = self._scanner.offsets(data)
+        if not ends:
+            return set()
+        one_line_each = data.count(b"\n") == len(messages) - 1
+        starts = None if one_line_each else list(accumulate(
+            m.count("\n") + 1 for m in messages))
+        rows: set[int] = set()
+        line, pos = 0, 0
+        for end in ends:
+            line += data.count(b"\n", pos, max(end - 1, pos))
+            pos = max(end - 1, pos)
+            rows.add(line if starts is None else bisect_right(starts, line))
+        return rows
 
     def _feed_message(self, job: JobKey, event: Event, position: tuple[Hashable, int] | None
                       ) -> None:
