@@ -7,7 +7,12 @@ copy counts), to a fresh 6-partition topic; starts one worker; times it from its
 stored position to the moment the store holds the end offset of every partition. Prints
 events/s, lines/s and the worker's peak RSS (VmHWM).
 
-    .venv/bin/python benchmarks/kafka_e2e.py [--lines 500000] [--bootstrap HOST:PORT]
+    .venv/bin/python benchmarks/kafka_e2e.py [--lines 500000] [--lines-per-event N]
+                                             [--bootstrap HOST:PORT]
+
+--lines-per-event N merges up to N consecutive lines of one job into one event (what
+`tfpulse produce --lines-per-event` and a batching log shipper send; the event contract
+allows a chunk of lines per message). The default, 1, is one record per log line.
 
 Without --bootstrap (or KAFKA_BOOTSTRAP_SERVERS) it starts its own broker with
 tests/kafka_broker.py in a temporary folder.
@@ -30,9 +35,18 @@ sys.path.insert(0, str(ROOT))
 from tests import worker_harness as h  # noqa: E402
 from tests.conftest_kafka import kafka_admin_client  # noqa: E402
 from tests.kafka_broker import KafkaBroker  # noqa: E402
+from worker.cli_produce import merge_lines  # noqa: E402
 
 
-def corpus(min_lines: int) -> tuple[list[bytes], int]:
+def corpus_file(path: Path, per_event: int = 1) -> tuple[list[bytes], int]:
+    """The benchmark corpus (generate_corpus.py's events.jsonl: ~0.5% error lines)."""
+    with open(path, "rb") as fh:
+        lines = [line.rstrip(b"\n") for line in fh if line.strip()]
+    return list(merge_lines(lines, per_event)), len(lines)
+
+
+def corpus(min_lines: int, per_event: int = 1) -> tuple[list[bytes], int]:
+    """The sample CI stream (error-dense: a demo of eight weeks of failures), repeated."""
     lines, _ = h.sample_subset(10**9)  # the whole stream
     base = [json.loads(x) for x in lines]
     out: list[bytes] = []
@@ -45,12 +59,16 @@ def corpus(min_lines: int) -> tuple[list[bytes], int]:
             if "message" in e2:
                 n_lines += str(e2["message"]).count("\n") + 1
         copy += 1
-    return out, n_lines
+    return list(merge_lines(out, per_event)), n_lines
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=500_000)
+    ap.add_argument("--lines-per-event", type=int, default=1, metavar="N")
+    ap.add_argument("--corpus", type=Path, default=None, metavar="EVENTS_JSONL",
+                    help="produce this JSONL corpus (e.g. benchmarks/corpus/1000000/"
+                         "events.jsonl) instead of the repeated sample stream")
     ap.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tfpulse-bench-") as tmp:
@@ -61,17 +79,19 @@ def main() -> int:
             broker = KafkaBroker(tmpdir / "kafka").start()
             bootstrap = broker.bootstrap
         try:
-            return run(bootstrap, tmpdir, args.lines)
+            return run(bootstrap, tmpdir, args.lines, args.lines_per_event, args.corpus)
         finally:
             if broker is not None:
                 broker.stop()
 
 
-def run(bootstrap: str, tmpdir: Path, min_lines: int) -> int:
+def run(bootstrap: str, tmpdir: Path, min_lines: int, per_event: int = 1,
+        corpus_path: Path | None = None) -> int:
     from kafka.admin import NewTopic
 
     t0 = time.monotonic()
-    events, n_lines = corpus(min_lines)
+    events, n_lines = (corpus_file(corpus_path, per_event) if corpus_path
+                       else corpus(min_lines, per_event))
     print(f"corpus: {len(events):,} events, {n_lines:,} log lines "
           f"({time.monotonic() - t0:.1f}s to build)", flush=True)
     topic = f"bench-{uuid.uuid4().hex[:10]}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
 import pytest
 
 from worker.cli import main
+from worker.cli_produce import merge_lines
 from worker.store import open_store
 
 ROOT = Path(__file__).parent.parent
@@ -59,3 +61,21 @@ def test_report_command_writes_markdown(replayed: str, tmp_path: Path) -> None:
                  "--out", str(out)]) == 0
     text = out.read_text()
     assert "policy/terraform-state-lock-dynamodb-permission-denied" in text
+
+
+def test_events_merged_into_multi_line_messages_count_the_same(tmp_path: Path, capsys) -> None:
+    """What `tfpulse produce --lines-per-event` sends: the same occurrences per entry (a
+    merged event carries its first line's time, so first/last seen may move earlier)."""
+    with gzip.open(SAMPLE, "rb") as fh:
+        lines = [line.rstrip(b"\n") for line in fh if line.strip()]
+    merged = list(merge_lines(lines, 25))
+    assert len(lines) / len(merged) > 5  # the sample's jobs are long enough to merge
+    path = tmp_path / "merged.jsonl"
+    path.write_bytes(b"\n".join(merged) + b"\n")
+    url = f"sqlite:///{tmp_path / 'merged.db'}"
+    assert main(["replay", str(path), "--store", url, "--top", "0", "--no-progress"]) == 0
+    got = {s["kb_id"]: s["occurrences"] for s in stats(url, capsys)}
+    assert got == {k: v["occurrences"] for k, v in TRUTH["entries"].items()}
+    store = open_store(url)
+    assert store.unclassified_total() == TRUTH["unclassified"]["occurrences"]
+    store.close()

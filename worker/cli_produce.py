@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -21,6 +22,9 @@ def register(sub: Any) -> None:
     p.add_argument("--topic", default="ci-logs")
     p.add_argument("--rate", type=float, default=0.0,
                    help="events per second (0: as fast as possible)")
+    p.add_argument("--lines-per-event", type=int, default=1, metavar="N",
+                   help="merge up to N consecutive log lines of one job into one event, "
+                        "as a shipper that batches a job's log does (default 1: as read)")
     p.set_defaults(func=run)
 
 
@@ -37,6 +41,41 @@ def job_key(line: bytes) -> bytes | None:
     return f"{repo}/{run}/{job}".encode()
 
 
+def merge_lines(lines: Iterable[bytes], per_event: int) -> Iterator[bytes]:
+    """Consecutive log events of one job merged into events of up to per_event lines.
+
+    The event contract lets a message carry several lines, and a shipper that batches a
+    job's log sends far fewer, larger records, which is what a Kafka consumer in Python
+    needs to keep up. The merged event keeps the first line's fields (timestamp,
+    line_number) and joins the messages with newlines; order within a job is kept. A
+    job_end, or anything that is not a plain log event, first flushes its job's pending
+    lines and is passed on unchanged.
+    """
+    pending: dict[bytes | None, list[dict[str, Any]]] = {}
+    for line in lines:
+        key = job_key(line)
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            obj = None
+        if per_event <= 1 or not isinstance(obj, dict) or "type" in obj \
+                or type(obj.get("message")) is not str:
+            if key in pending:
+                yield _merged(pending.pop(key))
+            yield line
+            continue
+        group = pending.setdefault(key, [])
+        group.append(obj)
+        if len(group) >= per_event:
+            yield _merged(pending.pop(key))
+    for group in pending.values():
+        yield _merged(group)
+
+
+def _merged(group: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({**group[0], "message": "\n".join(e["message"] for e in group)})
+
+
 def run(args: argparse.Namespace) -> int:
     from kafka import KafkaProducer
 
@@ -47,10 +86,8 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     for path in args.files:
         with open_binary(path) as fh:
-            for line in fh:
-                line = line.rstrip(b"\n")
-                if not line:
-                    continue
+            lines = (line.rstrip(b"\n") for line in fh if line.strip())
+            for line in merge_lines(lines, args.lines_per_event):
                 producer.send(args.topic, key=job_key(line), value=line)
                 sent += 1
                 if args.rate and sent % 100 == 0:

@@ -140,24 +140,39 @@ def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
         try:  # the whole chunk in one call: the common case
             wires = _DECODER.decode_lines(data)
             if len(wires) == count:
-                _add_rows(batch, wires, first, record_time)
+                _add_rows(batch, wires, range(first, first + count), record_time)
                 return batch
-        except (*_DECODE_ERRORS, DecodeError):
+        except _DECODE_ERRORS:
             pass  # some line is not canonical: sort them out one by one
+    run: list[tuple[int, _Wire]] = []  # consecutive canonical lines, added at once
     for k, line in enumerate(data.split(b"\n")[:count]):
         if not line.strip():
             continue
+        if fast and len(line) <= opts.max_event_bytes:
+            try:
+                run.append((k, _DECODER.decode(line)))
+                continue
+            except _DECODE_ERRORS:
+                pass
+        _add_run(batch, run, first, record_time)
+        run = []
         time = record_time if isinstance(record_time, float) else record_time[k]
-        if (fast and len(line) <= opts.max_event_bytes
-                and _add_line(batch, line, first + k, time)):
-            continue
         try:
             event = decode_record(line, keys[k] if keys else None, time, opts)
         except DecodeError as exc:
             batch.errors.append((first + k, str(exc), line))
             continue
         _add_event(batch, event, first + k)
+    _add_run(batch, run, first, record_time)
     return batch
+
+
+def _add_run(batch: DecodedBatch, run: list[tuple[int, _Wire]], first: int,
+             record_time: float | Sequence[float]) -> None:
+    if run:
+        times = record_time if isinstance(record_time, float) else [
+            record_time[k] for k, _ in run]
+        _add_rows(batch, [w for _, w in run], [first + k for k, _ in run], times)
 
 
 def decode_values(values: Sequence[bytes | None], keys: Sequence[bytes | None],
@@ -194,17 +209,9 @@ def _add_event(batch: DecodedBatch, event: Event, position: int) -> None:
     batch._wires.append(None)
 
 
-def _add_line(batch: DecodedBatch, line: bytes, position: int, time: float) -> bool:
-    try:
-        _add_rows(batch, [_DECODER.decode(line)], position, time)
-    except (*_DECODE_ERRORS, DecodeError):
-        return False
-    return True
-
-
-def _add_rows(batch: DecodedBatch, wires: list[_Wire], first: int,
+def _add_rows(batch: DecodedBatch, wires: list[_Wire], positions: Sequence[int],
               record_time: float | Sequence[float]) -> None:
-    """Append rows from checked structs, all or none (epoch_time may raise DecodeError)."""
+    """Append rows from checked structs (msgspec checked every type epoch_time accepts)."""
     stamps: list[datetime | float]
     if isinstance(record_time, float):
         stamps = [w.timestamp if type(w.timestamp) is datetime
@@ -218,7 +225,7 @@ def _add_rows(batch: DecodedBatch, wires: list[_Wire], first: int,
     batch.jobs.extend(zip(repos, run_ids, [w.run_attempt for w in wires], names, strict=True))
     batch.messages.extend([w.message for w in wires])
     batch.stamps.extend(stamps)
-    batch.positions.extend(range(first, first + len(wires)))
+    batch.positions.extend(positions)
     batch._wires.extend(wires)
     if batch.numbered and None in [w.line_number for w in wires]:
         batch.numbered = False

@@ -44,6 +44,9 @@ class Pipeline:
         # One scan per message answers both questions: may a block start here (id 0), and
         # which dead-end signals appear (ids 1..n).
         self._scanner = engine.build([TRIGGER] + [r.pattern for _, r, _ in self._signals])
+        # Which signal a flagged line shows: a scan of its own, as confirming the trigger
+        # (a long case-insensitive alternation) on every flagged line cost more than the rest.
+        self._signal_scanner = engine.build([r.pattern for _, r, _ in self._signals])
         self._repo_entries: set[tuple[str, str]] = set(repo_entries)
         self._info: OrderedDict[JobKey, JobInfo] = OrderedDict()
         self._max_jobs = max_jobs
@@ -83,40 +86,16 @@ class Pipeline:
                      source: Hashable = None) -> int:
         """Feed whole lines of one job's raw log at once; returns the number of lines.
 
-        The fast path for raw logs: one engine scan over the chunk finds the lines that
-        may start a block or show a dead end; only those, and the lines of blocks they
-        open, are decoded and fed. Everything else is counted with bytes.count (in C).
-        Line i of the chunk has number first_line + i and position (source, number - 1).
+        The fast path for raw logs (see _feed_lines). Line i of the chunk has number
+        first_line + i and position (source, number - 1).
         """
-        ends = self._scanner.offsets(data)
-        pos, number, size, k = 0, first_line, len(data), 0
-        blocks, feed = self.blocks, self.blocks.feed
-        if source is not None and timestamp > self.watermarks.get(source, 0.0):
-            self.watermarks[source] = timestamp
-        while pos < size:
-            if not blocks.has_open(job):
-                while k < len(ends) and ends[k] <= pos:
-                    k += 1
-                if k == len(ends):
-                    number += data.count(b"\n", pos, size) + (0 if data.endswith(b"\n") else 1)
-                    break
-                start = data.rfind(b"\n", pos, ends[k]) + 1 or pos
-                number += data.count(b"\n", pos, start)
-                pos = max(start, pos)
-            nl = data.find(b"\n", pos)
-            nl = size if nl < 0 else nl
-            raw = data[pos:nl].decode("utf-8", "replace")
-            at = (source, number - 1) if source is not None else None
-            closed = feed(job, raw, timestamp, number, at)
-            if closed:
-                self._emit(closed)
-            if self._signals and k < len(ends) and ends[k] <= nl + 1:
-                self._dead_end_signals(job, raw, timestamp)
-            pos, number = nl + 1, number + 1
         if source is not None:
-            self._next[source] = number - 1
-        self._batch.events_ok += number - first_line
-        return number - first_line
+            self._set_watermark(source, timestamp)
+        count = self._feed_lines(job, data, first_line, timestamp, source, None)
+        if source is not None:
+            self._next[source] = first_line - 1 + count
+        self._batch.events_ok += count
+        return count
 
     def process_batch(self, batch: DecodedBatch, source: Hashable
                       ) -> list[tuple[int, Exception]]:
@@ -236,19 +215,59 @@ class Pipeline:
     def _feed_message(self, job: JobKey, event: Event, position: tuple[Hashable, int] | None
                       ) -> None:
         message = event.message
-        hits = self._scanner.scan(message)
-        if len(hits) > 1 or (hits and hits[0] != 0):
-            for raw in message.split("\n"):
-                self._dead_end_signals(job, raw, event.timestamp)
-        if not hits and not self.blocks.has_open(job):
-            self.blocks.skip(job, message.count("\n") + 1, event.timestamp)
+        if "\n" in message:  # a chunk of lines: skip through it as through a raw log
+            self._feed_lines(job, message.encode("utf-8", "surrogatepass") + b"\n",
+                             event.line_number, event.timestamp, None, position)
             return
-        lines = message.split("\n")
-        for i, raw in enumerate(lines):
-            number = event.line_number + i if event.line_number is not None else None
-            closed = self.blocks.feed(job, raw, event.timestamp, number, position)
+        hits = self._scanner.scan(message)
+        if not hits and not self.blocks.has_open(job):
+            self.blocks.skip(job, 1, event.timestamp)
+            return
+        closed = self.blocks.feed(job, message, event.timestamp, event.line_number, position)
+        if closed:
+            self._emit(closed)
+        if len(hits) > 1 or (hits and hits[0] != 0):
+            self._dead_end_signals(job, message, event.timestamp)
+
+    def _feed_lines(self, job: JobKey, data: bytes, number: int | None, timestamp: float,
+                    source: Hashable, position: tuple[Hashable, int] | None) -> int:
+        """Feed whole lines (each ending in a newline) of one job; returns their number.
+
+        One engine scan over the chunk finds the lines that may start a block or show a
+        dead end; only those, and the lines of the blocks they open, are decoded and fed.
+        Everything else is counted with bytes.count (in C). number: the first line's
+        number, or None to let the assembler count. position: every line's source
+        position (an event's), or None for (source, number - 1) per line (a raw log).
+        """
+        ends = self._scanner.offsets(data)
+        pos, size, k, count = 0, len(data), 0, 0
+        blocks, feed = self.blocks, self.blocks.feed
+        while pos < size:
+            if not blocks.has_open(job):
+                while k < len(ends) and ends[k] <= pos:
+                    k += 1
+                start = size if k == len(ends) else max(data.rfind(b"\n", pos, ends[k]) + 1, pos)
+                skipped = data.count(b"\n", pos, start) + (
+                    1 if start == size and not data.endswith(b"\n") else 0)
+                if skipped:
+                    blocks.skip(job, skipped, timestamp)
+                    count += skipped
+                pos = start
+                if pos >= size:
+                    break
+            nl = data.find(b"\n", pos)
+            nl = size if nl < 0 else nl
+            raw = data[pos:nl].decode("utf-8", "replace")
+            line = number + count if number is not None else None
+            at = position if line is None or position is not None else (
+                (source, line - 1) if source is not None else None)
+            closed = feed(job, raw, timestamp, line, at)
             if closed:
                 self._emit(closed)
+            if self._signals and k < len(ends) and ends[k] <= nl + 1:
+                self._dead_end_signals(job, raw, timestamp)
+            pos, count = nl + 1, count + 1
+        return count
 
     def _remember(self, job: JobKey, event: Event) -> None:
         self._info[job] = JobInfo(event.provider, event.pipeline, event.team)
@@ -262,6 +281,8 @@ class Pipeline:
                 continue
             if self.keep_matches:
                 self.matches.append(match)
+            if match.kb_id is not None and _key(match) in self._seen:
+                continue  # classified: known without redacting and templating the text
             occ = self._occurrence(match)
             if occ.key in self._seen:
                 continue
@@ -281,11 +302,16 @@ class Pipeline:
                           match.tags, fields, text, template, template_id)
 
     def _dead_end_signals(self, job: JobKey, raw: str, timestamp: float) -> None:
-        for pid in self._scanner.scan(raw):  # confirmed hits; id 0 is the block trigger
-            if pid:
-                kb_id, _regex, signal = self._signals[pid - 1]
-                if (job.repo, kb_id) in self._repo_entries:
-                    self._batch.dead_ends.append(DeadEndAttempt(job, kb_id, signal, timestamp))
+        for pid in self._signal_scanner.scan(raw):  # confirmed hits
+            kb_id, _regex, signal = self._signals[pid]
+            if (job.repo, kb_id) in self._repo_entries:
+                self._batch.dead_ends.append(DeadEndAttempt(job, kb_id, signal, timestamp))
+
+
+def _key(match: Match) -> tuple[str, str, int, str, str]:
+    """Occurrence.key of a classified match."""
+    job = match.block.job
+    return (job.repo, job.run_id, job.run_attempt, job.job, match.kb_id or "")
 
 
 def _compile_signals(kb: KnowledgeBase) -> list[tuple[str, Any, str]]:

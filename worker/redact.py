@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import re2
+
 REDACTED = "[REDACTED]"
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
@@ -36,8 +38,24 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# Every rule above needs one of these literals (case aside). RE2 finds them in one linear
+# pass, so the rules (eight passes of Python's re; milliseconds on a 32 KiB block) run
+# only on texts that may hold a secret. tests/test_redact.py checks the superset.
+_MAY_HOLD_SECRET = re2.compile(
+    r"(?i)akia|asia|agpa|aida|aroa|anpa|anva|aipa|secret|token|passw|api[_-]?key"
+    r"|private[_-]?key|x-amz-|://|bearer|basic|gh[pousr]_|github_pat_|glpat-|xox|eyj"
+    r"|-----begin")
+
+
 def redact(text: str) -> str:
     """Text with every secret-looking value replaced by [REDACTED]."""
+    if _MAY_HOLD_SECRET.search(text) is None:
+        return text
+    return apply_rules(text)
+
+
+def apply_rules(text: str) -> str:
+    """The redaction rules themselves, without the literal prefilter."""
     for pattern, repl in _RULES:
         text = pattern.sub(repl, text)
     return text
