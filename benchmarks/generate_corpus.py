@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+START = datetime(2026, 11, 1, 10, 0, 0)
 ORDINARY = [
     "\x1b[0m\x1b[1maws_s3_bucket.logs: Refreshing state... [id=acme-logs-{n}]\x1b[0m",
     "  # module.vpc.aws_subnet.private[{n}] will be updated in-place",
@@ -50,7 +52,10 @@ def generate(lines: int, out: Path, seed: int = 7, error_rate: float = 0.005) ->
             else:
                 chunk = [rnd.choice(ORDINARY).format(n=rnd.randrange(100))]
             for text in chunk:
-                stamp = f"2026-11-{1 + written % 28:02d}T10:{written % 60:02d}:00.0000000Z"
+                # Event time moves on 50 ms a line, as in a busy CI stream; it must only
+                # grow, or the idle timeout would close blocks that are still open.
+                stamp = (START + timedelta(milliseconds=50 * written)).strftime(
+                    "%Y-%m-%dT%H:%M:%S.%f") + "0Z"  # GitHub's 7 fraction digits
                 raw.write(f"{stamp} {text}\n")
                 events.write(json.dumps({
                     "message": text, "timestamp": stamp, "provider": "github_actions",

@@ -79,14 +79,16 @@ def main() -> int:
             broker = KafkaBroker(tmpdir / "kafka").start()
             bootstrap = broker.bootstrap
         try:
-            return run(bootstrap, tmpdir, args.lines, args.lines_per_event, args.corpus)
+            run(bootstrap, tmpdir, args.lines, args.lines_per_event, args.corpus)
+            return 0
         finally:
             if broker is not None:
                 broker.stop()
 
 
 def run(bootstrap: str, tmpdir: Path, min_lines: int, per_event: int = 1,
-        corpus_path: Path | None = None) -> int:
+        corpus_path: Path | None = None) -> dict[str, float]:
+    """Produce, consume, print; returns events, lines, seconds and peak RSS (MiB)."""
     from kafka.admin import NewTopic
 
     t0 = time.monotonic()
@@ -131,7 +133,8 @@ def run(bootstrap: str, tmpdir: Path, min_lines: int, per_event: int = 1,
     print(f"peak RSS (VmHWM): {w.peak_rss_kb / 1024:.0f} MiB")
     print(f"occurrences stored: {sum(n for n, _, _ in totals.values()):,} "
           f"in {len(totals)} KB entries")
-    return 0
+    return {"events": n_events, "lines": n_lines, "seconds": secs,
+            "rss_mib": w.peak_rss_kb / 1024}
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -80,11 +81,14 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"tfpulse replay: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     metrics, exporter = _serve_metrics(args.metrics_address, kb, store)
+    started = time.perf_counter()
     for path in args.files:
         _replay_file(path, pipeline, store, totals, not args.no_progress, metrics)
+    secs = time.perf_counter() - started  # first read to last write: start-up left out
     print(f"replayed {totals['events']:,} events ({totals['invalid']:,} invalid) from "
-          f"{len(args.files)} file(s): {totals['new']:,} new occurrence(s) stored in "
-          f"{args.store}", file=sys.stderr)
+          f"{len(args.files)} file(s) in {secs:.2f}s ({totals['events'] / max(secs, 1e-9):,.0f} "
+          f"events/s): {totals['new']:,} new occurrence(s) stored in {args.store}",
+          file=sys.stderr)
     if args.top:
         print_top(store, kb, args.top)
     if args.report:
