@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Annotated, Any
 
 import msgspec
@@ -46,10 +47,10 @@ class _Wire(msgspec.Struct, gc=False):  # only scalars: no cycles for the GC to 
     message: str
     timestamp: AwareTime | int | float | None = None
     provider: str | None = None
-    repo: _Text | int = "unknown"
+    repo: _Text = "unknown"
     run_id: _Text | int = "unknown"
     run_attempt: int = 1
-    job: _Text | int = "unknown"
+    job: _Text = "unknown"
     pipeline: str | None = None
     team: str | None = None
     line_number: int | None = None
@@ -209,30 +210,31 @@ def _add_event(batch: DecodedBatch, event: Event, position: int) -> None:
     batch._wires.append(None)
 
 
+_JOB = attrgetter("repo", "run_id", "run_attempt", "job")
+_RUN_ID = itemgetter(1)
+_MESSAGE = attrgetter("message")
+_TIMESTAMP = attrgetter("timestamp")
+_LINE_NUMBER = attrgetter("line_number")
+
+
 def _add_rows(batch: DecodedBatch, wires: list[_Wire], positions: Sequence[int],
               record_time: float | Sequence[float]) -> None:
-    """Append rows from checked structs (msgspec checked every type epoch_time accepts)."""
-    stamps: list[datetime | float]
-    if isinstance(record_time, float):
-        stamps = [w.timestamp if type(w.timestamp) is datetime
-                  else epoch_time(w.timestamp, record_time) for w in wires]
-    else:
-        stamps = [w.timestamp if type(w.timestamp) is datetime
-                  else epoch_time(w.timestamp, d) for w, d in zip(wires, record_time, strict=True)]
-    repos = _texts([w.repo for w in wires])
-    run_ids = _texts([w.run_id for w in wires])
-    names = _texts([w.job for w in wires])
-    batch.jobs.extend(zip(repos, run_ids, [w.run_attempt for w in wires], names, strict=True))
-    batch.messages.extend([w.message for w in wires])
+    """Append rows from checked structs (msgspec checked every type epoch_time accepts).
+
+    Columns are pulled with map(attrgetter) so that the loops run in C; the rare rows
+    that need a fix (a numeric run_id, an epoch or missing timestamp) are fixed after."""
+    jobs = list(map(_JOB, wires))
+    if int in set(map(type, map(_RUN_ID, jobs))):  # "run_id": 123 is common; as text
+        jobs = [j if type(j[1]) is str else (j[0], str(j[1]), j[2], j[3]) for j in jobs]
+    stamps: list[datetime | float] = list(map(_TIMESTAMP, wires))
+    if set(map(type, stamps)) != {datetime}:
+        times = [record_time] * len(stamps) if isinstance(record_time, float) else record_time
+        stamps = [t if type(t) is datetime else epoch_time(t, d)
+                  for t, d in zip(stamps, times, strict=True)]
+    batch.jobs.extend(jobs)
+    batch.messages.extend(map(_MESSAGE, wires))
     batch.stamps.extend(stamps)
     batch.positions.extend(positions)
     batch._wires.extend(wires)
-    if batch.numbered and None in [w.line_number for w in wires]:
+    if batch.numbered and None in map(_LINE_NUMBER, wires):
         batch.numbered = False
-
-
-def _texts(column: list[str | int]) -> list[str]:
-    """Numbers as text (`"run_id": 123` is common); the type check runs in C."""
-    if int in set(map(type, column)):
-        return [v if type(v) is str else str(v) for v in column]
-    return column  # type: ignore[return-value]

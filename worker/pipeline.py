@@ -219,14 +219,16 @@ class Pipeline:
             self._feed_lines(job, message.encode("utf-8", "surrogatepass") + b"\n",
                              event.line_number, event.timestamp, None, position)
             return
-        hits = self._scanner.scan(message)
-        if not hits and not self.blocks.has_open(job):
+        # Unconfirmed engine hits are enough here: feeding a line that starts nothing is
+        # harmless, and confirming the trigger with RE2 cost more than the feed.
+        flagged = self._scanner.offsets(message.encode("utf-8", "surrogatepass"))
+        if not flagged and not self.blocks.has_open(job):
             self.blocks.skip(job, 1, event.timestamp)
             return
         closed = self.blocks.feed(job, message, event.timestamp, event.line_number, position)
         if closed:
             self._emit(closed)
-        if len(hits) > 1 or (hits and hits[0] != 0):
+        if flagged and self._signals:
             self._dead_end_signals(job, message, event.timestamp)
 
     def _feed_lines(self, job: JobKey, data: bytes, number: int | None, timestamp: float,
