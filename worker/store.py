@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -49,9 +49,6 @@ __all__ = [
 ]
 
 DEFAULT_URL = "sqlite:///tfpulse.db"
-_ROWS_PER_STATEMENT = 200  # keeps SQLite under its bound-parameter limit
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,15 +179,9 @@ class Store:
 # -- statements -----------------------------------------------------------------------
 
 
-def _dialect_insert(conn: Connection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return pg_dialect.insert(table)
-    return sqlite_dialect.insert(table)
-
-
-def _chunks(rows: Sequence[T]) -> Iterable[Sequence[T]]:
-    for i in range(0, len(rows), _ROWS_PER_STATEMENT):
-        yield rows[i : i + _ROWS_PER_STATEMENT]
+def _insert_for(dialect: str) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT)."""
+    return pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
 
 
 def _unique_occurrences(items: Iterable[Occurrence]) -> list[Occurrence]:
@@ -266,8 +257,7 @@ def _insert_new(conn: Connection, t: Any, key: tuple[str, ...], rows: list[dict[
 
 @functools.cache
 def _new_rows_statement(dialect: str, t: Any, key: tuple[str, ...]) -> Any:
-    insert = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
-    return (insert(t).on_conflict_do_nothing(index_elements=list(key))
+    return (_insert_for(dialect)(t).on_conflict_do_nothing(index_elements=list(key))
             .returning(*(t.c[c] for c in key)))
 
 
@@ -291,25 +281,29 @@ def _upsert_templates(conn: Connection, new: list[Occurrence]) -> None:
                 "last_seen": to_datetime(occs[-1].timestamp),
             }
         )
+    conn.execute(_templates_upsert(conn.dialect.name), rows)
+
+
+@functools.cache
+def _templates_upsert(dialect: str) -> Any:
+    """Built once, executed with many rows (compiled once, as _new_rows_statement)."""
     t = s.unclassified_templates
-    for chunk in _chunks(rows):
-        stmt = _dialect_insert(conn, t).values(list(chunk))
-        new_row = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.template_id],
-            set_={
-                "occurrences": t.c.occurrences + new_row.occurrences,
-                "first_seen": case(
-                    (new_row.first_seen < t.c.first_seen, new_row.first_seen),
-                    else_=t.c.first_seen,
-                ),
-                "last_seen": case(
-                    (new_row.last_seen > t.c.last_seen, new_row.last_seen),
-                    else_=t.c.last_seen,
-                ),
-            },
-        )
-        conn.execute(stmt)
+    stmt = _insert_for(dialect)(t)
+    new_row = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.template_id],
+        set_={
+            "occurrences": t.c.occurrences + new_row.occurrences,
+            "first_seen": case(
+                (new_row.first_seen < t.c.first_seen, new_row.first_seen),
+                else_=t.c.first_seen,
+            ),
+            "last_seen": case(
+                (new_row.last_seen > t.c.last_seen, new_row.last_seen),
+                else_=t.c.last_seen,
+            ),
+        },
+    )
 
 
 def _insert_dead_ends(conn: Connection, items: list[DeadEndAttempt]) -> list[DeadEndAttempt]:
@@ -325,12 +319,13 @@ def _upsert_positions(conn: Connection, positions: list[tuple[tuple[str, int], i
     """Last writer wins: the consumer hands the position it must resume from."""
     if not positions:
         return
-    t = s.offsets
     rows = [{"source": src, "partition": part, "position": pos} for (src, part), pos in positions]
-    for chunk in _chunks(rows):
-        stmt = _dialect_insert(conn, t).values(list(chunk))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.source, t.c.partition],
-            set_={"position": stmt.excluded.position},
-        )
-        conn.execute(stmt)
+    conn.execute(_positions_upsert(conn.dialect.name), rows)
+
+
+@functools.cache
+def _positions_upsert(dialect: str) -> Any:
+    t = s.offsets
+    stmt = _insert_for(dialect)(t)
+    return stmt.on_conflict_do_update(index_elements=[t.c.source, t.c.partition],
+                                      set_={"position": stmt.excluded.position})
