@@ -128,11 +128,6 @@ class BlockAssembler:
             state.lines_seen += lines
             state.last_time = timestamp
 
-    def states(self) -> Mapping[Hashable, _Job]:
-        """The tracked jobs' states, for the pipeline's batch path to look up and move
-        line counts on (`skip` without a call per line); do not keep it."""
-        return self._jobs  # type: ignore[return-value]  # keyed by JobKey or equal tuples
-
     def has_open(self, job: JobKey) -> bool:
         state = self._jobs.get(job)
         return state is not None and state.open is not None

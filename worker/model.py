@@ -112,7 +112,12 @@ class Occurrence:
     @property
     def key(self) -> tuple[str, str, int, str, str]:
         entry = self.kb_id if self.kb_id is not None else "unclassified:" + self.template_id
-        return (self.job.repo, self.job.run_id, self.job.run_attempt, self.job.job, entry)
+        return occurrence_key(self.job, entry)
+
+
+def occurrence_key(job: JobKey, entry: str) -> tuple[str, str, int, str, str]:
+    """The dedupe key: one job run attempt and one entry (kb_id or unclassified template)."""
+    return (job.repo, job.run_id, job.run_attempt, job.job, entry)
 
 
 @dataclass(frozen=True, slots=True)

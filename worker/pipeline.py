@@ -26,7 +26,17 @@ from worker.blocks import TRIGGER, BlockAssembler
 from worker.classify import Classifier
 from worker.decode_batch import DecodedBatch
 from worker.kb import KnowledgeBase
-from worker.model import Batch, Block, DeadEndAttempt, Event, JobInfo, JobKey, Match, Occurrence
+from worker.model import (
+    Batch,
+    Block,
+    DeadEndAttempt,
+    Event,
+    JobInfo,
+    JobKey,
+    Match,
+    Occurrence,
+    occurrence_key,
+)
 from worker.redact import redact
 from worker.template import template_of
 
@@ -41,8 +51,8 @@ class Pipeline:
         self.classifier = classifier or Classifier(kb)
         self.blocks = assembler or BlockAssembler(max_jobs=max_jobs)
         self._signals = _compile_signals(kb)
-        # One scan per message answers both questions: may a block start here (id 0), and
-        # which dead-end signals appear (ids 1..n).
+        # One prefilter scan per chunk of lines flags those that may start a block or show
+        # a dead end (offsets only, never confirmed: feeding a line is cheap).
         self._scanner = engine.build([TRIGGER] + [r.pattern for _, r, _ in self._signals])
         # Which signal a flagged line shows: a scan of its own, as confirming the trigger
         # (a long case-insensitive alternation) on every flagged line cost more than the rest.
@@ -152,18 +162,12 @@ class Pipeline:
     def _full_rows_counting(self, batch: DecodedBatch, todo: list[int]) -> Iterator[int]:
         """As _full_rows_counted, for records without line numbers: a skipped row still
         moves its job's line count on (block line numbers are counted per job)."""
-        hits, jobs, get_state = set(todo), batch.jobs, self.blocks.states().get
-        for i in range(len(batch)):
-            if i not in hits:
-                state = get_state(jobs[i])
-                if state is None:
-                    continue
-                if state.open is None:
-                    message = batch.messages[i]
-                    state.lines_seen += message.count("\n") + 1 if "\n" in message else 1
-                    state.last_time = batch.time(i)
-                    continue
-            yield i
+        hits, blocks = set(todo), self.blocks
+        for i, job in enumerate(map(JobKey._make, batch.jobs)):
+            if i in hits or blocks.has_open(job):
+                yield i
+            else:
+                blocks.skip(job, batch.messages[i].count("\n") + 1, batch.time(i))
 
     def invalid(self, position: tuple[Hashable, int] | None = None) -> None:
         """A record that did not decode still moves the source position on."""
@@ -283,7 +287,8 @@ class Pipeline:
                 continue
             if self.keep_matches:
                 self.matches.append(match)
-            if match.kb_id is not None and _key(match) in self._seen:
+            if match.kb_id is not None and occurrence_key(match.block.job, match.kb_id) \
+                    in self._seen:
                 continue  # classified: known without redacting and templating the text
             occ = self._occurrence(match)
             if occ.key in self._seen:
@@ -308,12 +313,6 @@ class Pipeline:
             kb_id, _regex, signal = self._signals[pid]
             if (job.repo, kb_id) in self._repo_entries:
                 self._batch.dead_ends.append(DeadEndAttempt(job, kb_id, signal, timestamp))
-
-
-def _key(match: Match) -> tuple[str, str, int, str, str]:
-    """Occurrence.key of a classified match."""
-    job = match.block.job
-    return (job.repo, job.run_id, job.run_attempt, job.job, match.kb_id or "")
 
 
 def _compile_signals(kb: KnowledgeBase) -> list[tuple[str, Any, str]]:
