@@ -14,7 +14,7 @@ an empty or null job field, a plain-text record, and a record over max_event_byt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter, itemgetter
@@ -91,7 +91,7 @@ class DecodedBatch:
     next_position: int = 0  # the source position after the last record read
     numbered: bool = True  # every row has a line_number
     _wires: list[_Wire | None] = field(default_factory=list)
-    _teams: dict[str, str] = field(default_factory=dict)
+    _teams: Mapping[str, str] = field(default_factory=dict)  # repo -> team (the options')
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -133,7 +133,7 @@ def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
     Blank lines are skipped (they are neither events nor invalid), as read_records does.
     """
     count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-    batch = DecodedBatch(next_position=first + count, _teams=dict(opts.teams))
+    batch = DecodedBatch(next_position=first + count, _teams=opts.teams)
     fast = opts.aliases is ALIASES  # a custom alias table: decode_record for every record
     if fast and b"\n\n" not in data and data[:1] != b"\n" and (
             len(data) <= opts.max_event_bytes
@@ -188,7 +188,7 @@ def decode_values(values: Sequence[bytes | None], keys: Sequence[bytes | None],
         batch = decode_lines(data, 0, record_times, opts, keys)
         if len(batch) + len(batch.errors) == len(values):  # no blank value skipped
             return batch
-    batch = DecodedBatch(next_position=len(values), _teams=dict(opts.teams))
+    batch = DecodedBatch(next_position=len(values), _teams=opts.teams)
     for k, value in enumerate(values):  # a value with raw newlines, None or blank
         try:
             event = decode_record(value, keys[k], record_times[k], opts)
