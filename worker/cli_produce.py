@@ -29,11 +29,19 @@ def register(sub: Any) -> None:
 
 
 def job_key(line: bytes) -> bytes | None:
+    return _key_of(_parsed(line))
+
+
+def _parsed(line: bytes) -> dict[str, Any] | None:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(obj, dict):
+    return obj if isinstance(obj, dict) else None
+
+
+def _key_of(obj: dict[str, Any] | None) -> bytes | None:
+    if obj is None:
         return None
     repo = obj.get("repo") or obj.get("repository") or "unknown"
     run = obj.get("run_id") or obj.get("pipeline_id") or obj.get("build_id") or "unknown"
@@ -51,15 +59,14 @@ def merge_lines(lines: Iterable[bytes], per_event: int) -> Iterator[bytes]:
     job_end, or anything that is not a plain log event, first flushes its job's pending
     lines and is passed on unchanged.
     """
+    if per_event <= 1:
+        yield from lines
+        return
     pending: dict[bytes | None, list[dict[str, Any]]] = {}
     for line in lines:
-        key = job_key(line)
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            obj = None
-        if per_event <= 1 or not isinstance(obj, dict) or "type" in obj \
-                or type(obj.get("message")) is not str:
+        obj = _parsed(line)
+        key = _key_of(obj)
+        if obj is None or "type" in obj or type(obj.get("message")) is not str:
             if key in pending:
                 yield _merged(pending.pop(key))
             yield line
