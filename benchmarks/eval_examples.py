@@ -15,10 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
-from worker.classify import Classifier  # noqa: E402
-from worker.kb import load_kb  # noqa: E402
-from worker.kb_check import run_text  # noqa: E402
-from worker.pipeline import Pipeline  # noqa: E402
+from worker.core.classify import Classifier  # noqa: E402
+from worker.core.pipeline import Pipeline  # noqa: E402
+from worker.kbtools.check import run_text  # noqa: E402
+from worker.knowledge.loader import load_kb  # noqa: E402
 
 
 def main() -> None:

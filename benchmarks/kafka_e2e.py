@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from tests import worker_harness as h  # noqa: E402
 from tests.conftest_kafka import kafka_admin_client  # noqa: E402
 from tests.kafka_broker import KafkaBroker  # noqa: E402
-from worker.cli_produce import merge_lines  # noqa: E402
+from worker.cli.produce import merge_lines  # noqa: E402
 
 
 def corpus_file(path: Path, per_event: int = 1) -> tuple[list[bytes], int]:

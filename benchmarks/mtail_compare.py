@@ -12,7 +12,7 @@ columns are skipped. Measures, on benchmarks/corpus/<lines>/raw.log:
    patterns (those without `multiline: true`) matches. Entries with only multi-line
    patterns cannot be expressed line by line and are listed as not comparable. mtail runs
    twice: on the raw log (the same input tfpulse reads: the speed comparison) and on the
-   normalized log (timestamps, ANSI and frames stripped by worker.normalize.normalize_line,
+   normalized log (timestamps, ANSI and frames stripped by worker.core.normalize.normalize_line,
    i.e. the text KB patterns are written for: the agreement check);
 3. a reference count with google-re2: lines of the normalized log on which the entry's
    line-level patterns match, compared with mtail's counters on the normalized log.
@@ -44,8 +44,8 @@ sys.path.insert(0, str(HERE))
 from generate_corpus import generate  # noqa: E402
 from run import classify_file  # noqa: E402
 
-from worker.kb import Entry, load_kb  # noqa: E402
-from worker.normalize import normalize_line  # noqa: E402
+from worker.core.normalize import normalize_line  # noqa: E402
+from worker.knowledge.loader import Entry, load_kb  # noqa: E402
 
 # (?P<name>…) and (?<name>…): names are irrelevant for counting, and Go 1.19 (mtail's
 # regexp) does not know the second form.

@@ -42,9 +42,9 @@ sys.path.insert(0, str(HERE))
 
 from generate_corpus import generate  # noqa: E402
 
-from worker.file_source import open_input, read_chunks  # noqa: E402
-from worker.kb import load_kb  # noqa: E402
-from worker.pipeline import Pipeline  # noqa: E402
+from worker.core.pipeline import Pipeline  # noqa: E402
+from worker.knowledge.loader import load_kb  # noqa: E402
+from worker.sources.files import open_input, read_chunks  # noqa: E402
 
 
 def classify_file(raw: Path, kb, keep_matches: bool = False) -> tuple[float, float, int, Pipeline]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from worker.classify import Classifier
-from worker.kb import KnowledgeBase, default_kb_dir, load_kb
+from worker.core.classify import Classifier
+from worker.knowledge.loader import KnowledgeBase, default_kb_dir, load_kb
 
 pytest_plugins = ["tests.conftest_kafka", "tests.conftest_postgres"]
 

@@ -1,4 +1,4 @@
-from worker.blocks import BlockAssembler
+from worker.core.blocks import BlockAssembler
 from worker.model import JobKey
 
 A = JobKey("acme/infra", "1", 1, "plan")

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from worker import engine
-from worker.classify import Classifier
-from worker.kb import load_kb
+from worker.core import matcher as engine
+from worker.core.classify import Classifier
+from worker.knowledge.loader import load_kb
 from worker.model import Block, JobKey
 
 JOB = JobKey("acme/infra", "1", 1, "plan")

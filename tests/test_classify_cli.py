@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from worker.cli import main
+from worker.cli.main import main
 
 LOG = """\
 2024-03-15T10:00:00.0000000Z Acquiring state lock. This may take a few moments...

@@ -1,7 +1,7 @@
 import orjson
 import pytest
 
-from worker.decode import DecodeError, DecodeOptions, decode_record, parse_time
+from worker.decode.record import DecodeError, DecodeOptions, decode_record, parse_time
 
 
 def test_aliases_and_defaults() -> None:

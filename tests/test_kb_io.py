@@ -7,11 +7,18 @@ from typing import Any
 
 import pytest
 
-from worker import kb_check
-from worker.cli import main
-from worker.cli_kb_io import check_written, plan_import
-from worker.kb import load_kb
-from worker.kb_io import CANON_FIELDS, EXT, TFPULSE_FIELDS, UNREVIEWED, derive_tags, to_canon
+from worker.cli.kb_io import check_written, plan_import
+from worker.cli.main import main
+from worker.kbtools import check as kb_check
+from worker.kbtools.canon import (
+    CANON_FIELDS,
+    EXT,
+    TFPULSE_FIELDS,
+    UNREVIEWED,
+    derive_tags,
+    to_canon,
+)
+from worker.knowledge.loader import load_kb
 
 KB = Path(__file__).parent.parent / "kb"
 SEED_KEYS = set(CANON_FIELDS)  # the keys of /work/shared/errorcanon-entry.json, minus _note

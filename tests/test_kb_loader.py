@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.kb import KbError, load_kb
-from worker.kb_check import can_match_newline, lint
+from worker.kbtools.check import can_match_newline, lint
+from worker.knowledge.loader import KbError, load_kb
 
 GOOD = (Path(__file__).parent.parent / "kb" / "policy" /
         "terraform-state-lock-dynamodb-permission-denied.yaml").read_text()

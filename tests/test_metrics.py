@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from worker.exporter import Exporter
-from worker.metrics import Metrics, StoreCollector
+from worker.metrics.counters import Metrics, StoreCollector
+from worker.metrics.endpoints import Exporter
 from worker.model import JobInfo, JobKey, Occurrence
-from worker.store import EntryTotal
+from worker.store.store import EntryTotal
 
 LOCK = "policy/terraform-state-lock-dynamodb-permission-denied"
 

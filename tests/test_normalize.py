@@ -1,4 +1,4 @@
-from worker.normalize import normalize_line, strip_ansi
+from worker.core.normalize import normalize_line, strip_ansi
 
 
 def test_github_actions_timestamp_and_frame() -> None:

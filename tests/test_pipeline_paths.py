@@ -8,10 +8,10 @@ import random
 import orjson
 import pytest
 
-from worker.decode import DecodeError, DecodeOptions, decode_record
-from worker.decode_batch import decode_lines
+from worker.core.pipeline import Pipeline
+from worker.decode.batch import decode_lines
+from worker.decode.record import DecodeError, DecodeOptions, decode_record
 from worker.model import Event, JobKey
-from worker.pipeline import Pipeline
 
 JOB = JobKey("local", "build.log", 1, "build.log")
 NOISE = ["Refreshing state... [id=i-123]", "Plan: 1 to add, 0 to change, 0 to destroy.",

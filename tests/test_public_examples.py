@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.kb_check import run_text
-from worker.pipeline import Pipeline
+from worker.core.pipeline import Pipeline
+from worker.kbtools.check import run_text
 
 DATA = Path(__file__).parent / "data" / "terraform-errors-public.jsonl"
 CASES = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]

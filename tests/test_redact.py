@@ -1,4 +1,4 @@
-from worker.redact import apply_rules, redact
+from worker.core.redact import apply_rules, redact
 
 
 def test_aws_keys_tokens_and_url_passwords() -> None:

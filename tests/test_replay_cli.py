@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from worker.cli import main
-from worker.cli_produce import merge_lines
-from worker.store import open_store
+from worker.cli.main import main
+from worker.cli.produce import merge_lines
+from worker.store.store import open_store
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "examples" / "sample-ci-stream.jsonl.gz"

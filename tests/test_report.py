@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 
 from worker.model import Batch, DeadEndAttempt, JobInfo, JobKey, Occurrence
-from worker.report import Frames, build_report, compute_report, read_frames
-from worker.report_calc import Window, default_chronic_weeks, lifecycle_status
-from worker.report_html import render_html
-from worker.report_perm import cloud_of
-from worker.report_render import render_markdown, write_csv
-from worker.report_tables import kb_field
-from worker.store import open_store
+from worker.report.build import Frames, build_report, compute_report, read_frames
+from worker.report.calc import Window, default_chronic_weeks, lifecycle_status
+from worker.report.html import render_html
+from worker.report.permissions import cloud_of
+from worker.report.render import render_markdown, write_csv
+from worker.report.tables import kb_field
+from worker.store.store import open_store
 
 AS_OF = date(2024, 6, 12)
 NAN = math.nan

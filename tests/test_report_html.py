@@ -23,8 +23,8 @@ import pytest
 from matplotlib import image as mpimg
 
 from tests.test_report import AS_OF, KB, report, store  # noqa: F401 (fixtures)
-from worker.report_charts import CLASSIFIED, CONTENTION, LOCK_PERMISSION, UNCLASSIFIED
-from worker.report_html import render_html
+from worker.report.charts import CLASSIFIED, CONTENTION, LOCK_PERMISSION, UNCLASSIFIED
+from worker.report.html import render_html
 
 pytestmark = pytest.mark.chromium
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import update
 
-from worker import store_schema
 from worker.model import Batch, DeadEndAttempt, JobInfo, JobKey, Occurrence
-from worker.store import EntryTotal, SchemaVersionError, StoreError, open_store
+from worker.store import schema as store_schema
+from worker.store.store import EntryTotal, SchemaVersionError, StoreError, open_store
 
 pytest_plugins = ["tests.conftest_postgres"]
 

@@ -3,7 +3,7 @@
 - `sample_subset(n)`: the first whole jobs of the sample stream (about n events) and the
   ground truth for exactly those jobs, taken from what examples/generate_sample_stream.py
   injected (a hook on its `Stream.record`), never from tfpulse itself.
-- `produce(...)`: keyed like `tfpulse produce` (worker.cli_produce.job_key).
+- `produce(...)`: keyed like `tfpulse produce` (worker.cli.produce.job_key).
 - `Worker`: `tfpulse run` as a real subprocess (SIGTERM / SIGKILL / restart), its HTTP
   port read from its own log line.
 - `wait_caught_up(...)`: poll Store.positions(topic) until every partition reached its
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from worker.cli_produce import job_key
+from worker.cli.produce import job_key
 
 ROOT = Path(__file__).resolve().parent.parent
 TFPULSE = str(ROOT / ".venv" / "bin" / "tfpulse")
@@ -319,7 +319,7 @@ def metric(text: str, name: str, labels: str = "") -> float:
 
 
 def positions(store_url: str, topic: str) -> dict[int, int]:
-    from worker.store import open_store
+    from worker.store.store import open_store
 
     store = open_store(store_url)
     try:
@@ -332,7 +332,7 @@ def wait_caught_up(store_url: str, topic: str, ends: dict[int, int], workers: Se
                    timeout: float, on_poll: Any = None) -> float:
     """Poll the stored positions until each partition reached its end offset; fail early
     if every worker died. Returns the seconds waited."""
-    from worker.store import open_store
+    from worker.store.store import open_store
 
     start = time.monotonic()
     store = open_store(store_url)

@@ -1,0 +1,1 @@
+"""The `tfpulse` command line: main with the exit codes, one module per command."""

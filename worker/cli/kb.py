@@ -1,0 +1,79 @@
+"""`tfpulse kb lint | test | stats`: check and describe the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from typing import Any
+
+from worker.cli import kb_io
+from worker.cli.common import EXIT_KB, add_kb_args, load_kb_or_exit
+from worker.core import matcher
+from worker.kbtools.check import lint, test
+from worker.knowledge.loader import default_kb_dir
+
+EXIT_PROBLEMS = 4
+
+
+def register(sub: Any) -> None:
+    kb = sub.add_parser("kb", help="lint, test and describe the knowledge base",
+                        description="Work on the knowledge base (kb/): one YAML file per "
+                                    "known error. Format: docs/kb-format.md.")
+    kbsub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
+    p = kbsub.add_parser("lint", help="schema, tags, unique ids, patterns compile in RE2 and "
+                                      "Hyperscan, no newline-crossing unless multiline")
+    add_kb_args(p)
+    p.set_defaults(func=run_lint)
+    p = kbsub.add_parser("test", help="run every example and counter-example through the "
+                                      "whole pipeline")
+    add_kb_args(p)
+    p.set_defaults(func=run_test)
+    p = kbsub.add_parser("stats", help="entries per tag, category and domain")
+    add_kb_args(p)
+    p.set_defaults(func=run_stats)
+    kb_io.register(kbsub)
+    kb.set_defaults(func=lambda a: (kb.print_help(), 2)[1])
+
+
+def run_lint(args: argparse.Namespace) -> int:
+    kb, report = lint(args.kb or default_kb_dir())
+    for problem in report.problems:
+        print(problem)
+    if kb is None:
+        print(f"kb lint: the knowledge base does not load ({len(report.problems)} problem(s))",
+              file=sys.stderr)
+        return EXIT_KB
+    engines = "RE2 + Hyperscan" if matcher.hyperscan_available() else "RE2 (Hyperscan missing)"
+    print(f"kb lint: {len(kb)} entries, {report.checked} patterns checked with {engines}: "
+          f"{len(report.problems)} problem(s)")
+    return EXIT_PROBLEMS if report.problems else 0
+
+
+def run_test(args: argparse.Namespace) -> int:
+    kb = load_kb_or_exit(args)
+    report = test(kb)
+    for problem in report.problems:
+        print(problem)
+    print(f"kb test: {len(kb)} entries, {report.checked} examples and counter-examples: "
+          f"{report.checked - len(report.problems)} passed, {len(report.problems)} failed")
+    return EXIT_PROBLEMS if report.problems else 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    kb = load_kb_or_exit(args)
+    tags: Counter[str] = Counter()
+    cats: Counter[str] = Counter()
+    domains: Counter[str] = Counter()
+    examples = 0
+    for e in kb:
+        tags.update(e.tags)
+        cats[e.category] += 1
+        domains[e.id.split("/")[0]] += 1
+        examples += len(e.examples)
+    print(f"{len(kb)} entries, {examples} examples, KB version {kb.version}")
+    for title, counter in (("by tag", tags), ("by category", cats), ("by domain", domains)):
+        print(f"\n{title}:")
+        for name, n in counter.most_common():
+            print(f"  {name:<20} {n}")
+    return 0

@@ -1,0 +1,81 @@
+"""`tfpulse run`: the Kafka consumer worker, with its metrics endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from worker.cli.common import load_kb_or_exit, open_store_or_exit, settle_heap
+from worker.config import ConfigError, describe, load_config
+
+log = logging.getLogger("tfpulse.run")
+
+HELP = f"""\
+Consume CI log events from Kafka (topic `ci-logs` by default), find and classify the
+Terraform failures, store each occurrence once with its first/last seen, and serve
+/metrics, /healthz and /readyz. Invalid events go to the dead-letter topic
+(<topic>.dlq) with a `tfpulse-reason` header. SIGTERM or Ctrl-C: finish the current
+batch, store it with its offsets, and exit.
+
+Configuration: defaults < --config FILE (YAML) < TFPULSE_<KEY> environment < flags.
+Keys:
+{describe()}
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="the Kafka consumer worker", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", metavar="FILE", help="YAML config file")
+    p.add_argument("--bootstrap-servers", dest="kafka_bootstrap_servers", metavar="HOST:PORT")
+    p.add_argument("--topic", dest="kafka_topic")
+    p.add_argument("--group-id", dest="kafka_group_id")
+    p.add_argument("--store", dest="store", metavar="URL")
+    p.add_argument("--metrics-address", dest="metrics_address", metavar="HOST:PORT",
+                   help="'' to disable the HTTP endpoint")
+    p.add_argument("--kb", dest="kb", metavar="DIR")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from worker.metrics.counters import Metrics, StoreCollector
+    from worker.metrics.endpoints import Exporter
+    from worker.sources.kafka import KafkaWorker
+
+    keys = ("kafka_bootstrap_servers", "kafka_topic", "kafka_group_id", "store",
+            "metrics_address", "kb")
+    try:
+        cfg = load_config(args.config, overrides={k: getattr(args, k) for k in keys})
+    except ConfigError as exc:
+        print(f"tfpulse run: {exc}", file=sys.stderr)
+        return 2
+    args.kb = Path(cfg.kb) if cfg.kb else None
+    kb = load_kb_or_exit(args)
+    store = open_store_or_exit(cfg.store)
+    metrics = Metrics(kb, max_repos=cfg.metrics_max_repos, max_teams=cfg.metrics_max_teams,
+                      runbook_base=cfg.metrics_runbook_base)
+    metrics.registry.register(StoreCollector(store, kb))
+    worker = KafkaWorker(cfg, kb, store, metrics)
+    exporter = Exporter(metrics.registry, cfg.metrics_address, worker.ready).start() \
+        if cfg.metrics_address else None
+    settle_heap()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("starting", extra={"kb_entries": len(kb), "kb_version": kb.version,
+                                "store": cfg.store.split("@")[-1],
+                                "bootstrap": cfg.kafka_bootstrap_servers})
+    try:
+        worker.run(stop)
+    finally:
+        if exporter:
+            exporter.stop()
+        store.close()
+    log.info("stopped cleanly")
+    return 0

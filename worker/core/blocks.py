@@ -1,0 +1,269 @@
+"""Rebuild Terraform diagnostics from a job's normalized log lines.
+
+Terraform prints each diagnostic as a block: `Error: <summary>`, detail lines, the
+`with <address>` / `on <file> line N` context, sometimes `Lock Info:`. Since 0.15 the block
+is framed (`╷ │ … ╵`); older versions and most provider messages are not. Lines of many
+jobs arrive interleaved on one stream, so there is one open block per job.
+
+A block closes at its frame end (`╵`), when the next diagnostic starts, after two blank
+lines, on a line that is clearly other output (a shell command, Terraform's progress
+messages), at the job's end, or after `idle_seconds` of event time without a line.
+
+Memory is bounded: a block keeps at most `max_lines` lines and `max_bytes` bytes (lines
+past the cap are dropped and the block is marked truncated; it still closes by the rules
+above), and at most `max_jobs` jobs are tracked (the least recently active one is closed
+first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+
+from worker.core.normalize import normalize_line
+from worker.model import Block, JobKey
+
+# A line that starts a Terraform diagnostic for sure.
+STRONG_START = re.compile(
+    r"^(?:Error\b(?! message:)"
+    r"|[\w.\[\]\"-]+: Error: "
+    r"|Failed to [a-z]"
+    r"|Could not (?:retrieve|load|satisfy|find|download|install)"
+    r"|Argument or block definition required"
+    r")"
+)
+# A line that may start a failure; the block is kept only if the KB recognizes it.
+WEAK_START = re.compile(
+    r"error|exception|denied|unauthori[sz]ed|forbidden|failed|failure|could not|cannot"
+    r"|unable to|not found|no valid|expired|invalid|not authorized|does not have"
+    r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
+    r"|timed out|conflict",
+    re.IGNORECASE,
+)
+# Every line that STRONG_START or WEAK_START can accept contains a match of TRIGGER (RE2
+# syntax, byte-safe: multi-byte frame characters as alternatives, not a class). The pipeline
+# scans whole messages for it with the linear-time engine and skips the rest unread.
+TRIGGER = (
+    r"(?i:error|exception|denied|unauthori[sz]ed|forbidden|fail|could not|cannot|unable to"
+    r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
+    r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
+    r"|argument or block)|╷|│|╵"
+)
+
+# Lines that are clearly not part of a diagnostic: they close an unframed block.
+OTHER_OUTPUT = re.compile(
+    r"^(?:[$+>] \S"
+    r"|Initializing (?:the backend|provider plugins|modules)"
+    r"|Terraform (?:has been|will perform|used the selected|v\d)"
+    r"|OpenTofu (?:has been|will perform|v\d)"
+    r"|Plan: \d+ to add"
+    r"|Apply complete!"
+    r"|No changes\."
+    r"|(?:Acquiring|Releasing) state lock"
+    r"|Refreshing state\.\.\."
+    r"|Success! The configuration is valid"
+    r"|[\w.\[\]\"-]+: (?:Creating|Modifying|Destroying|Reading|Refreshing|Still \w+ing|Creation complete|Modifications complete|Destruction complete)"
+    r")"
+)
+
+
+@dataclass(slots=True)
+class _Open:
+    lines: list[str]
+    line: int
+    timestamp: float
+    position: tuple[Hashable, int] | None
+    framed: bool = False
+    nbytes: int = 0
+    blanks: int = 0
+    truncated: bool = False
+
+
+@dataclass(slots=True)
+class _Job:
+    lines_seen: int = 0
+    last_time: float = 0.0
+    open: _Open | None = None
+
+
+@dataclass
+class BlockAssembler:
+    """Turns per-job normalized lines into closed Blocks. Pure: no I/O, no clock."""
+
+    max_lines: int = 200
+    max_bytes: int = 32_768
+    idle_seconds: float = 600.0
+    max_jobs: int = 20_000
+    _jobs: OrderedDict[JobKey, _Job] = field(default_factory=OrderedDict)
+    # The jobs with a block open: usually a handful among thousands tracked, so the
+    # pipeline's batch path can skip every other job's lines without a lookup each.
+    open_jobs: set[JobKey] = field(default_factory=set)
+
+    def feed(
+        self,
+        job: JobKey,
+        raw: str,
+        timestamp: float,
+        line_number: int | None = None,
+        position: tuple[Hashable, int] | None = None,
+    ) -> list[Block]:
+        """Add one raw line of one job; return the blocks it closed."""
+        state = self._touch(job)
+        state.lines_seen = line_number if line_number is not None else state.lines_seen + 1
+        state.last_time = timestamp
+        text, frame = normalize_line(raw)
+        closed: list[Block] = []
+        self._advance(job, state, text, frame, timestamp, position, closed)
+        if len(self._jobs) > self.max_jobs:
+            old_job, old = self._jobs.popitem(last=False)
+            self._close(old_job, old, closed)
+        return closed
+
+    def skip(self, job: JobKey, lines: int, timestamp: float) -> None:
+        """Account for lines known to be uninteresting while no block is open."""
+        state = self._jobs.get(job)
+        if state is not None:
+            state.lines_seen += lines
+            state.last_time = timestamp
+
+    def has_open(self, job: JobKey) -> bool:
+        state = self._jobs.get(job)
+        return state is not None and state.open is not None
+
+    def end_job(self, job: JobKey) -> list[Block]:
+        """The job finished: close its block and forget it."""
+        closed: list[Block] = []
+        state = self._jobs.pop(job, None)
+        if state is not None:
+            self._close(job, state, closed)
+        return closed
+
+    def flush_idle(self, now: float | Mapping[Hashable, float]) -> list[Block]:
+        """Close blocks of jobs silent for idle_seconds of event time.
+
+        now: the current event time, or one per partition (the partition of a job is
+        the one its open block came from; jobs without a partition use key None).
+        """
+        closed: list[Block] = []
+        marks = now if isinstance(now, Mapping) else None
+        idle = []
+        for job, state in self._jobs.items():
+            if marks is None:
+                current = float(now)  # type: ignore[arg-type]
+            else:
+                part = state.open.position[0] if state.open and state.open.position else None
+                current = marks.get(part, state.last_time)
+            if current - state.last_time >= self.idle_seconds:
+                idle.append(job)
+        for job in idle:
+            self._close(job, self._jobs.pop(job), closed)
+        return closed
+
+    def flush_all(self) -> list[Block]:
+        """Close everything (end of a file replay, or shutdown)."""
+        closed: list[Block] = []
+        while self._jobs:
+            job, state = self._jobs.popitem(last=False)
+            self._close(job, state, closed)
+        return closed
+
+    def open_positions(self) -> dict[Hashable, int]:
+        """Per partition, the earliest source position of a line still in an open block."""
+        earliest: dict[Hashable, int] = {}
+        for job in self.open_jobs:
+            state = self._jobs[job]
+            if state.open is not None and state.open.position is not None:
+                part, offset = state.open.position
+                if part not in earliest or offset < earliest[part]:
+                    earliest[part] = offset
+        return earliest
+
+    @property
+    def jobs_tracked(self) -> int:
+        return len(self._jobs)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _touch(self, job: JobKey) -> _Job:
+        state = self._jobs.get(job)
+        if state is None:
+            state = self._jobs[job] = _Job()
+        else:
+            self._jobs.move_to_end(job)
+        return state
+
+    def _advance(self, job: JobKey, state: _Job, text: str, frame: str | None,
+                 timestamp: float, position: tuple[Hashable, int] | None,
+                 closed: list[Block]) -> None:
+        block = state.open
+        if block is not None:
+            if frame == "╵":
+                self._close(job, state, closed)
+                return
+            if frame == "╷" or self._ends_before(block, text, frame):
+                self._close(job, state, closed)
+                block = None
+            else:
+                self._append(block, text, frame)
+                if block.blanks >= 2 and not block.framed:
+                    self._close(job, state, closed)
+                return
+        if frame == "╷" or frame == "│" or (text and _starts(text)):
+            state.open = _Open([], state.lines_seen, timestamp, position, framed=frame is not None)
+            self.open_jobs.add(job)
+            self._append(state.open, text, frame)
+
+    @staticmethod
+    def _ends_before(block: _Open, text: str, frame: str | None) -> bool:
+        """Does this line start something new, so the open block ends before it?"""
+        if frame is not None:
+            return False
+        if not text:
+            return False
+        if block.framed:
+            return True  # an unframed line after a frame: the diagnostic is over
+        if text.startswith("Error message:"):
+            return False
+        return STRONG_START.match(text) is not None or OTHER_OUTPUT.match(text) is not None
+
+    def _append(self, block: _Open, text: str, frame: str | None) -> None:
+        if frame is not None:
+            block.framed = True
+        if not text:
+            if block.lines:
+                block.blanks += 1
+                if frame is None:
+                    return
+                block.blanks = 0  # a framed empty line is part of the layout
+            else:
+                return
+        else:
+            block.blanks = 0
+        if block.truncated:
+            return
+        if len(block.lines) >= self.max_lines or block.nbytes + len(text) > self.max_bytes:
+            block.truncated = True
+            return
+        block.lines.append(text)
+        block.nbytes += len(text) + 1
+
+    def _close(self, job: JobKey, state: _Job, closed: list[Block]) -> None:
+        block = state.open
+        state.open = None
+        if block is None:
+            return
+        self.open_jobs.discard(job)
+        lines = block.lines
+        while lines and not lines[-1]:
+            lines.pop()
+        if not lines:
+            return
+        certain = STRONG_START.match(lines[0]) is not None
+        closed.append(Block(job, tuple(lines), block.line, block.timestamp, block.framed,
+                            block.truncated, certain))
+
+
+def _starts(text: str) -> bool:
+    return STRONG_START.match(text) is not None or WEAK_START.search(text) is not None

@@ -1,0 +1,321 @@
+"""The core pipeline: events in, occurrences out. No I/O.
+
+    event ─> split lines ─> prefilter ─> normalize + blocks ─> classify ─> occurrence
+
+Most CI log lines are ordinary output. A line is only normalized and fed to the block
+assembler when its job has a block open or when a cheap literal prefilter says it may
+start one; everything else costs one regex search on the raw text.
+
+Sources (Kafka, files) call `process` per event with the event's source position, then
+`take()` a Batch to write in one store transaction. The batch's positions never pass the
+first line of a block still open, so a crash loses nothing (see model.Batch).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Iterator
+from itertools import accumulate
+from typing import Any
+
+import re2
+
+from worker.core import matcher
+from worker.core.blocks import TRIGGER, BlockAssembler
+from worker.core.classify import Classifier
+from worker.core.redact import redact
+from worker.core.template import template_of
+from worker.decode.batch import DecodedBatch
+from worker.knowledge.loader import KnowledgeBase
+from worker.model import (
+    Batch,
+    Block,
+    DeadEndAttempt,
+    Event,
+    JobInfo,
+    JobKey,
+    Match,
+    Occurrence,
+    occurrence_key,
+)
+
+
+class Pipeline:
+    """Stateful per worker (open blocks per job); every method is pure computation."""
+
+    def __init__(self, kb: KnowledgeBase, classifier: Classifier | None = None,
+                 assembler: BlockAssembler | None = None,
+                 repo_entries: Iterable[tuple[str, str]] = (), max_jobs: int = 20_000):
+        self.kb = kb
+        self.classifier = classifier or Classifier(kb)
+        self.blocks = assembler or BlockAssembler(max_jobs=max_jobs)
+        self._signals = _compile_signals(kb)
+        # One prefilter scan per chunk of lines flags those that may start a block or show
+        # a dead end (offsets only, never confirmed: feeding a line is cheap).
+        self._scanner = matcher.build([TRIGGER] + [r.pattern for _, r, _ in self._signals])
+        # Which signal a flagged line shows: a scan of its own, as confirming the trigger
+        # (a long case-insensitive alternation) on every flagged line cost more than the rest.
+        self._signal_scanner = matcher.build([r.pattern for _, r, _ in self._signals])
+        self._repo_entries: set[tuple[str, str]] = set(repo_entries)
+        self._info: OrderedDict[JobKey, JobInfo] = OrderedDict()
+        self._max_jobs = max_jobs
+        self._next: dict[Hashable, int] = {}
+        self._batch = Batch()
+        self._seen: set[tuple[str, str, int, str, str]] = set()
+        # Latest event time per source partition: drives the idle timeout. Event time is
+        # ordered within a partition only, so one fast partition must not close the
+        # blocks of a slower one.
+        self.watermarks: dict[Hashable, float] = {}
+        self.matches: list[Match] = []  # every classified block, for `classify`
+        self.keep_matches = False
+
+    # -- input -----------------------------------------------------------------------
+
+    def process(self, event: Event, position: tuple[Hashable, int] | None = None) -> None:
+        """Feed one event. position = (partition, offset) in its source, if any.
+
+        The per-record hot path: an ordinary line costs one engine scan and a few dict
+        lookups, nothing more.
+        """
+        job = JobKey(event.repo, event.run_id, event.run_attempt, event.job)
+        part = position[0] if position is not None else None
+        if event.timestamp > self.watermarks.get(part, 0.0):
+            self.watermarks[part] = event.timestamp
+        if job not in self._info:
+            self._remember(job, event)
+        if event.kind == "job_end":
+            self._emit(self.blocks.end_job(job))
+        else:  # an empty message is a blank line: it counts, and may close a block
+            self._feed_message(job, event, position)
+        if position is not None:
+            self._next[part] = position[1] + 1
+        self._batch.events_ok += 1
+
+    def process_text(self, job: JobKey, data: bytes, first_line: int, timestamp: float,
+                     source: Hashable = None) -> int:
+        """Feed whole lines of one job's raw log at once; returns the number of lines.
+
+        The fast path for raw logs (see _feed_lines). Line i of the chunk has number
+        first_line + i and position (source, number - 1).
+        """
+        if source is not None:
+            self._set_watermark(source, timestamp)
+        count = self._feed_lines(job, data, first_line, timestamp, source, None)
+        if source is not None:
+            self._next[source] = first_line - 1 + count
+        self._batch.events_ok += count
+        return count
+
+    def process_batch(self, batch: DecodedBatch, source: Hashable
+                      ) -> list[tuple[int, Exception]]:
+        """Feed decoded records of one source partition, in order; the fast path.
+
+        One engine scan over all messages finds the rows that may start a block or show a
+        dead end. Those rows, the special rows (job_end, aliased records) and the rows of
+        jobs with a block open get the per-event path with a full Event; every other row
+        costs nothing more when the records carry line numbers (the usual case), and a
+        line-count update when they do not. Returns the rows that raised, with the error:
+        the caller dead-letters them (the worker never crashes on a log line).
+        """
+        n = len(batch)
+        if n:
+            self._set_watermark(source, batch.latest())
+        todo = sorted(self._hit_rows(batch.messages).union(batch.special))
+        full = (self._full_rows_counted if batch.numbered else self._full_rows_counting)(
+            batch, todo)
+        failed: list[tuple[int, Exception]] = []
+        fed = 0
+        for i in full:
+            fed += 1
+            try:
+                self.process(batch.event(i), (source, batch.positions[i]))
+            except Exception as exc:  # noqa: BLE001 - reported to the caller, never fatal
+                failed.append((i, exc))
+                self.invalid((source, batch.positions[i]))
+        self._batch.events_ok += n - fed
+        self._batch.events_invalid += len(batch.errors)
+        if batch.next_position > self._next.get(source, 0):
+            self._next[source] = batch.next_position
+        return failed
+
+    def _full_rows_counted(self, batch: DecodedBatch, todo: list[int]) -> Iterator[int]:
+        """Rows for the per-event path, found lazily: a row fed may open or close a block,
+        which decides for the rows after it. Skipped rows need no bookkeeping, as their
+        line numbers come with them."""
+        open_jobs, jobs, n = self.blocks.open_jobs, batch.jobs, len(batch)
+        i, t = 0, 0
+        while i < n:
+            nxt = todo[t] if t < len(todo) else n
+            if open_jobs:
+                for k in range(i, nxt):
+                    if jobs[k] in open_jobs:
+                        nxt = k
+                        break
+            if nxt == n:
+                return
+            if t < len(todo) and todo[t] == nxt:
+                t += 1
+            yield nxt
+            i = nxt + 1
+
+    def _full_rows_counting(self, batch: DecodedBatch, todo: list[int]) -> Iterator[int]:
+        """As _full_rows_counted, for records without line numbers: a skipped row still
+        moves its job's line count on (block line numbers are counted per job)."""
+        hits, blocks = set(todo), self.blocks
+        for i, job in enumerate(map(JobKey._make, batch.jobs)):
+            if i in hits or blocks.has_open(job):
+                yield i
+            else:
+                blocks.skip(job, batch.messages[i].count("\n") + 1, batch.time(i))
+
+    def invalid(self, position: tuple[Hashable, int] | None = None) -> None:
+        """A record that did not decode still moves the source position on."""
+        if position is not None:
+            self._next[position[0]] = position[1] + 1
+        self._batch.events_invalid += 1
+
+    def flush_idle(self) -> None:
+        self._emit(self.blocks.flush_idle(self.watermarks))
+
+    def close(self) -> None:
+        """End of input: close every open block."""
+        self._emit(self.blocks.flush_all())
+
+    def take(self) -> Batch:
+        """What was produced since the last take, with the positions safe to store."""
+        batch, self._batch = self._batch, Batch()
+        held = self.blocks.open_positions()
+        for part, nxt in self._next.items():
+            batch.positions[part] = min(nxt, held.get(part, nxt))
+        self._seen.clear()
+        return batch
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _set_watermark(self, source: Hashable, timestamp: float) -> None:
+        if timestamp > self.watermarks.get(source, 0.0):
+            self.watermarks[source] = timestamp
+
+    def _hit_rows(self, messages: list[str]) -> set[int]:
+        """Rows whose message the engine flags (block trigger or dead-end signal)."""
+        if not messages:
+            return set()
+        data = "\n".join(messages).encode("utf-8", "surrogatepass")
+        ends = self._scanner.offsets(data)
+        if not ends:
+            return set()
+        one_line_each = data.count(b"\n") == len(messages) - 1
+        starts = None if one_line_each else list(accumulate(
+            m.count("\n") + 1 for m in messages))
+        rows: set[int] = set()
+        line, pos = 0, 0
+        for end in ends:
+            line += data.count(b"\n", pos, max(end - 1, pos))
+            pos = max(end - 1, pos)
+            rows.add(line if starts is None else bisect_right(starts, line))
+        return rows
+
+    def _feed_message(self, job: JobKey, event: Event, position: tuple[Hashable, int] | None
+                      ) -> None:
+        message = event.message
+        if "\n" in message:  # a chunk of lines: skip through it as through a raw log
+            self._feed_lines(job, message.encode("utf-8", "surrogatepass") + b"\n",
+                             event.line_number, event.timestamp, None, position)
+            return
+        # Unconfirmed engine hits are enough here: feeding a line that starts nothing is
+        # harmless, and confirming the trigger with RE2 cost more than the feed.
+        flagged = self._scanner.offsets(message.encode("utf-8", "surrogatepass"))
+        if not flagged and not self.blocks.has_open(job):
+            self.blocks.skip(job, 1, event.timestamp)
+            return
+        closed = self.blocks.feed(job, message, event.timestamp, event.line_number, position)
+        if closed:
+            self._emit(closed)
+        if flagged and self._signals:
+            self._dead_end_signals(job, message, event.timestamp)
+
+    def _feed_lines(self, job: JobKey, data: bytes, number: int | None, timestamp: float,
+                    source: Hashable, position: tuple[Hashable, int] | None) -> int:
+        """Feed whole lines (each ending in a newline) of one job; returns their number.
+
+        One engine scan over the chunk finds the lines that may start a block or show a
+        dead end; only those, and the lines of the blocks they open, are decoded and fed.
+        Everything else is counted with bytes.count (in C). number: the first line's
+        number, or None to let the assembler count. position: every line's source
+        position (an event's), or None for (source, number - 1) per line (a raw log).
+        """
+        ends = self._scanner.offsets(data)
+        pos, size, k, count = 0, len(data), 0, 0
+        blocks, feed = self.blocks, self.blocks.feed
+        while pos < size:
+            if not blocks.has_open(job):
+                while k < len(ends) and ends[k] <= pos:
+                    k += 1
+                start = size if k == len(ends) else max(data.rfind(b"\n", pos, ends[k]) + 1, pos)
+                skipped = data.count(b"\n", pos, start) + (
+                    1 if start == size and not data.endswith(b"\n") else 0)
+                if skipped:
+                    blocks.skip(job, skipped, timestamp)
+                    count += skipped
+                pos = start
+                if pos >= size:
+                    break
+            nl = data.find(b"\n", pos)
+            nl = size if nl < 0 else nl
+            raw = data[pos:nl].decode("utf-8", "replace")
+            line = number + count if number is not None else None
+            at = position if line is None or position is not None else (
+                (source, line - 1) if source is not None else None)
+            closed = feed(job, raw, timestamp, line, at)
+            if closed:
+                self._emit(closed)
+            if self._signals and k < len(ends) and ends[k] <= nl + 1:
+                self._dead_end_signals(job, raw, timestamp)
+            pos, count = nl + 1, count + 1
+        return count
+
+    def _remember(self, job: JobKey, event: Event) -> None:
+        self._info[job] = JobInfo(event.provider, event.pipeline, event.team)
+        if len(self._info) > self._max_jobs:
+            self._info.popitem(last=False)
+
+    def _emit(self, blocks: list[Block]) -> None:
+        for block in blocks:
+            match = self.classifier.classify(block)
+            if match is None:
+                continue
+            if self.keep_matches:
+                self.matches.append(match)
+            if match.kb_id is not None and occurrence_key(match.block.job, match.kb_id) \
+                    in self._seen:
+                continue  # classified: known without redacting and templating the text
+            occ = self._occurrence(match)
+            if occ.key in self._seen:
+                continue
+            self._seen.add(occ.key)
+            self._batch.occurrences.append(occ)
+            if occ.kb_id is not None:
+                self._repo_entries.add((block.job.repo, occ.kb_id))
+
+    def _occurrence(self, match: Match) -> Occurrence:
+        block = match.block
+        info = self._info.get(block.job, JobInfo())
+        text = redact(block.text)
+        template, template_id = ("", "") if match.kb_id else template_of(
+            tuple(redact(line) for line in block.lines[:3]))
+        fields = {k: redact(v) for k, v in match.fields.items()}
+        return Occurrence(block.job, match.kb_id, block.timestamp, info, match.category,
+                          match.tags, fields, text, template, template_id)
+
+    def _dead_end_signals(self, job: JobKey, raw: str, timestamp: float) -> None:
+        for pid in self._signal_scanner.scan(raw):  # confirmed hits
+            kb_id, _regex, signal = self._signals[pid]
+            if (job.repo, kb_id) in self._repo_entries:
+                self._batch.dead_ends.append(DeadEndAttempt(job, kb_id, signal, timestamp))
+
+
+def _compile_signals(kb: KnowledgeBase) -> list[tuple[str, Any, str]]:
+    """Dead-end signals: (kb_id, compiled RE2 regex, the dead end's action)."""
+    return [(entry.id, re2.compile(sig.regex), sig.action or sig.regex)
+            for entry in kb.entries.values() for sig in entry.dead_end_signals]

@@ -1,0 +1,1 @@
+"""Tools over the knowledge base: lint, test, ErrorCanon import and export."""

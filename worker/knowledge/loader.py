@@ -1,0 +1,225 @@
+"""Load and validate the knowledge base: one YAML file per entry under kb/.
+
+The KB is data reviewed like code, so a bad entry must say exactly where it is wrong:
+every problem names the file, the line and the field. The worker never starts on a
+half-loaded KB: `load_kb` raises `KbError` with every problem found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from worker import DATA_DIR
+from worker.knowledge.schema import validate_entry
+
+DEFAULT_PRIORITY = 50
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
+
+
+class KbError(Exception):
+    """The KB did not load. `problems` lists 'file:line: field: message' strings."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    regex: str
+    multiline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    fields: Mapping[str, str]
+    source: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadEndSignal:
+    regex: str
+    dead_end: int
+    action: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One known error. `data` keeps the whole YAML mapping for export and display."""
+
+    id: str
+    path: Path
+    category: str
+    tags: tuple[str, ...]
+    priority: int
+    patterns: tuple[Pattern, ...]
+    examples: tuple[Example, ...]
+    counter_examples: tuple[Example, ...]
+    dead_end_signals: tuple[DeadEndSignal, ...]
+    data: Mapping[str, Any]
+
+    @property
+    def title(self) -> str:
+        return str(self.data.get("signature", self.id)).splitlines()[0][:200]
+
+    def text(self, field: str, lang: str = "en") -> Any:
+        """A field in the wanted language, falling back to English."""
+        if lang != "en":
+            value = self.data.get(f"{field}_{lang}")
+            if value:
+                return value
+        return self.data.get(field)
+
+    def workarounds(self) -> list[Mapping[str, Any]]:
+        items = list(self.data.get("workarounds") or [])
+        return sorted(items, key=lambda w: -float(w.get("success_rate") or 0))
+
+    def dead_ends(self) -> list[Mapping[str, Any]]:
+        items = list(self.data.get("dead_ends") or [])
+        return sorted(items, key=lambda d: -float(d.get("fail_rate") or 0))
+
+    def has_tag(self, tag: str) -> bool:
+        return tag in self.tags
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    entries: Mapping[str, Entry]
+    root: Path
+    version: str  # digest of the files' content: changes whenever the KB does
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries.values())
+
+    def get(self, kb_id: str | None) -> Entry | None:
+        return self.entries.get(kb_id) if kb_id else None
+
+
+def default_kb_dir() -> Path:
+    """TFPULSE_KB, else the kb/ beside the package (a checkout or an editable install)."""
+    env = os.environ.get("TFPULSE_KB")
+    if env:
+        return Path(env)
+    return DATA_DIR.parent.parent / "kb"
+
+
+def entry_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.yaml") if not p.name.startswith("_"))
+
+
+def load_kb(root: Path | None = None) -> KnowledgeBase:
+    """Load every entry under root; raise KbError listing every problem."""
+    root = root or default_kb_dir()
+    if not root.is_dir():
+        raise KbError([f"{root}: the knowledge base folder does not exist "
+                       "(set TFPULSE_KB or pass --kb DIR)"])
+    problems: list[str] = []
+    entries: dict[str, Entry] = {}
+    digest = hashlib.sha256()
+    for path in entry_files(root):
+        raw = path.read_bytes()
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + raw)
+        entry, errs = load_entry(path, root, raw.decode("utf-8", errors="replace"))
+        problems.extend(errs)
+        if entry is None:
+            continue
+        if entry.id in entries:
+            problems.append(f"{path}:1: id: duplicate id {entry.id!r} "
+                            f"(also in {entries[entry.id].path})")
+            continue
+        entries[entry.id] = entry
+    if not entries and not problems:
+        problems.append(f"{root}: no entries found (expected kb/<domain>/<slug>.yaml files)")
+    if problems:
+        raise KbError(problems)
+    return KnowledgeBase(entries, root, digest.hexdigest()[:12])
+
+
+def load_entry(path: Path, root: Path, text: str) -> tuple[Entry | None, list[str]]:
+    """Parse and validate one file. Returns (entry or None, problems)."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        return None, [f"{path}:{line}: (yaml): {getattr(exc, 'problem', exc)}; fix the YAML syntax"]
+    expected_id = path.relative_to(root).with_suffix("").as_posix()
+    errors = validate_entry(data, expected_id)
+    if errors:
+        return None, [f"{path}:{_line_of(node, err.path)}: {err.field}: {err.message}"
+                      for err in errors]
+    assert node is not None
+    return _build(path, data, node), []  # validate_entry proved data is a mapping
+
+
+def _build(path: Path, data: Any, node: yaml.Node) -> Entry:
+    patterns = tuple(Pattern(p["regex"], bool(p.get("multiline", False)))
+                     for p in (_as_pattern(p) for p in data["patterns"]))
+    dead_ends = list(data.get("dead_ends") or [])
+    signals = tuple(
+        DeadEndSignal(s["regex"], int(s.get("dead_end", 0)),
+                      str(dead_ends[int(s.get("dead_end", 0))].get("action", "")))
+        for s in data.get("dead_end_signals") or []
+    )
+    return Entry(
+        id=data["id"],
+        path=path,
+        category=str(data["category"]),
+        tags=tuple(data["tags"]),
+        priority=int(data.get("priority", DEFAULT_PRIORITY)),
+        patterns=patterns,
+        examples=_examples(data.get("examples"), node, "examples"),
+        counter_examples=_examples(data.get("counter_examples"), node, "counter_examples"),
+        dead_end_signals=signals,
+        data=data,
+    )
+
+
+def _as_pattern(item: Any) -> dict[str, Any]:
+    return {"regex": item} if isinstance(item, str) else dict(item)
+
+
+def _examples(items: Any, node: yaml.Node, key: str) -> tuple[Example, ...]:
+    out = []
+    for i, item in enumerate(items or []):
+        fields = {str(k): str(v) for k, v in (item.get("fields") or {}).items()}
+        out.append(Example(str(item["text"]), fields, item.get("source"),
+                           _line_of(node, (key, i))))
+    return tuple(out)
+
+
+def _line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int:
+    """1-based line of the node at path (keys and list indexes), or of its nearest parent."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if getattr(k, "value", None) == step), None)
+            if found is None:
+                key_node = next((k for k, _ in node.value if getattr(k, "value", None) == step),
+                                None)
+                return key_node.start_mark.line + 1 if key_node is not None else line
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) \
+                and step < len(node.value):
+            node = node.value[step]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line

@@ -1,0 +1,1 @@
+"""Prometheus counters and label caps, the store-backed collector, the HTTP endpoints."""

@@ -1,0 +1,141 @@
+"""Prometheus metrics: per-process counters, plus store-backed gauges read at scrape time.
+
+Counters count what this process wrote (only occurrences the store accepted as new, so
+a redelivered record never counts twice). First seen, last seen and total occurrences
+are read from the store by a collector on every scrape: a restart or a second worker
+never resets or doubles them. Label values are bounded: kb_id by the KB, repo and team
+by a cap, past which values fold into `other` (counted by tfpulse_label_overflow_total).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from worker import __version__
+from worker.knowledge.loader import KnowledgeBase
+from worker.model import Occurrence
+
+OTHER = "other"
+LAG_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 86400, 7 * 86400)
+
+
+class LabelCap:
+    """Admit the first `cap` distinct values; fold the rest into 'other'."""
+
+    def __init__(self, name: str, cap: int, overflow: Counter):
+        self.name, self.cap, self._overflow = name, cap, overflow
+        self._admitted: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        value = value or ""
+        if value in self._admitted:
+            return value
+        if len(self._admitted) < self.cap:
+            self._admitted.add(value)
+            return value
+        self._overflow.labels(self.name).inc()
+        return OTHER
+
+
+class Metrics:
+    """Every tfpulse metric, on its own registry (tests build one each)."""
+
+    def __init__(self, kb: KnowledgeBase, registry: CollectorRegistry | None = None,
+                 max_repos: int = 100, max_teams: int = 30, runbook_base: str = ""):
+        self.registry = reg = registry or CollectorRegistry()
+        self.failures = Counter("tfpulse_failures", "Failure occurrences counted (one per KB "
+                                "entry per job run attempt)", ["kb_id", "category", "repo", "team"],
+                                registry=reg)
+        self.unclassified = Counter("tfpulse_unclassified_failures", "Terraform errors that no "
+                                    "KB entry matched, per job run attempt", ["repo", "team"],
+                                    registry=reg)
+        self.dead_ends = Counter("tfpulse_dead_end_attempts", "Known dead ends seen being "
+                                 "tried after the entry occurred in the repo", ["kb_id"],
+                                 registry=reg)
+        self.events = Counter("tfpulse_events", "Events consumed, by result", ["result"],
+                              registry=reg)
+        self.consumer_lag = Gauge("tfpulse_consumer_lag_records", "Records behind the end of "
+                                  "the partition", ["topic", "partition"], registry=reg)
+        self.event_lag = Histogram("tfpulse_event_lag_seconds", "From the event time of a "
+                                   "failure to the moment it was counted", buckets=LAG_BUCKETS,
+                                   registry=reg)
+        self.overflow = Counter("tfpulse_label_overflow", "Label values folded into 'other' "
+                                "by the cardinality cap", ["label"], registry=reg)
+        kb_entries = Gauge("tfpulse_kb_entries", "Entries in the loaded knowledge base",
+                           registry=reg)
+        build = Gauge("tfpulse_build_info", "Version of tfpulse and of the KB",
+                      ["version", "kb_version"], registry=reg)
+        info = Gauge("tfpulse_kb_entry_info", "One series per KB entry, value 1: join on kb_id "
+                     "to select entries by tag", ["kb_id", "category", "title", "tags",
+                                                 "permission", "state_lock", "runbook_url"],
+                     registry=reg)
+        self.repo_cap = LabelCap("repo", max_repos, self.overflow)
+        self.team_cap = LabelCap("team", max_teams, self.overflow)
+        kb_entries.set(len(kb))
+        build.labels(__version__, kb.version).set(1)
+        for result in ("ok", "invalid", "dead_lettered"):
+            self.events.labels(result)
+        for entry in kb:
+            self.dead_ends.labels(entry.id)
+            info.labels(entry.id, entry.category, entry.title[:120], "," + ",".join(entry.tags)
+                        + ",", str(entry.has_tag("permission")).lower(),
+                        str(entry.has_tag("state-lock")).lower(),
+                        f"{runbook_base}{entry.id}" if runbook_base else "").set(1)
+
+    def counted(self, occurrences: list[Occurrence], now: float | None = None) -> None:
+        """Occurrences the store accepted as new."""
+        now = time.time() if now is None else now
+        for occ in occurrences:
+            repo, team = self.repo_cap(occ.job.repo), self.team_cap(occ.info.team)
+            if occ.kb_id is None:
+                self.unclassified.labels(repo, team).inc()
+            else:
+                self.failures.labels(occ.kb_id, occ.category or "", repo, team).inc()
+            self.event_lag.observe(max(0.0, now - occ.timestamp))
+
+    def dead_end_attempts(self, kb_ids: list[str]) -> None:
+        for kb_id in kb_ids:
+            self.dead_ends.labels(kb_id).inc()
+
+
+class StoreCollector(Collector):
+    """First seen, last seen and occurrences per entry, read from the store on scrape."""
+
+    def __init__(self, store: Any, kb: KnowledgeBase, cache_seconds: float = 5.0):
+        self._store, self._kb, self._ttl = store, kb, cache_seconds
+        self._cached: tuple[float, list[Any]] = (0.0, [])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        occ = GaugeMetricFamily("tfpulse_failure_occurrences", "Occurrences per KB entry, "
+                                "from the store (all workers, all time)", labels=["kb_id"])
+        first = GaugeMetricFamily("tfpulse_failure_first_seen_timestamp_seconds",
+                                  "Event time of the entry's first occurrence",
+                                  labels=["kb_id"])
+        last = GaugeMetricFamily("tfpulse_failure_last_seen_timestamp_seconds",
+                                 "Event time of the entry's latest occurrence", labels=["kb_id"])
+        totals = {t.kb_id: t for t in self._totals()}
+        for entry in self._kb:
+            t = totals.pop(entry.id, None)
+            occ.add_metric([entry.id], t.occurrences if t else 0)
+            if t:
+                first.add_metric([entry.id], t.first_seen.timestamp())
+                last.add_metric([entry.id], t.last_seen.timestamp())
+        yield occ
+        yield first
+        yield last
+
+    def _totals(self) -> list[Any]:
+        stamp, rows = self._cached
+        if time.monotonic() - stamp > self._ttl:
+            try:
+                rows = self._store.totals()
+            except Exception:  # a scrape must not fail because the store blinked
+                return rows
+            self._cached = (time.monotonic(), rows)
+        return rows

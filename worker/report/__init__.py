@@ -1,0 +1,1 @@
+"""The weekly report: read from the store, compute (pure), render as Markdown, HTML, CSV."""

@@ -1,0 +1,157 @@
+"""Render a Report as Markdown or CSV files (HTML lives in worker.report.html).
+
+Output depends only on the Report: no clock, no host name, rows already sorted, so the
+same store and `as_of` give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from worker.report.build import Report
+
+SECTIONS: tuple[tuple[str, str, str], ...] = (
+    # (table, heading, one-line explanation)
+    ("weekly_totals", "Occurrences per week", "All stored occurrences per ISO week, change on the week before."),
+    ("trend", "Trend per KB entry", "Occurrences per entry per week; change = this week minus the week before."),
+    ("lifecycle", "New, regressed, chronic and gone quiet", ""),
+    ("permissions", "Top recurring permission errors", "Occurrences tagged `permission`, per principal, action and resource."),
+    ("least_privilege", "Least-privilege suggestions", "Per principal: grant exactly the denied actions on the resources seen. Review before applying."),
+    ("state_locks", "State-lock errors per repo", "contention = lock held by another run (`state-lock` without `permission`); permission = no right to take or release the lock."),
+    ("unclassified", "Top unclassified templates", ""),
+    ("by_repo", "By repo", ""),
+    ("by_team", "By team", ""),
+    ("dead_ends", "Dead-end attempts", "Known dead ends (e.g. `-lock=false`, `force-unlock`) tried in CI, per entry."),
+    ("entries", "Entries seen: root cause and best workaround", ""),
+)
+STATUS_TEXT = {
+    "new": "first seen ever this week",
+    "regressed": "back this week after 2 or more quiet weeks",
+    "chronic": "seen in at least K of the N weeks, still active",
+    "gone quiet": "chronic, then not seen for 2 or more weeks",
+}
+HIDDEN = {"trend": {"title", "this_week", "prev_week"}, "lifecycle": {"title"}, "dead_ends": {"title"},
+          "least_privilege": {"suggestion"}}
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_cell(column: str, value: Any) -> str:
+    """One table cell as text: signed changes, percentages, dashes for missing values."""
+    if is_missing(value):
+        return "—"
+    if column == "change":
+        return f"{int(value):+d}" if value else "0"
+    if column == "change_pct":
+        return f"{float(value):+.1f}%" if value else "0.0%"
+    if column.endswith("_pct"):
+        return f"{float(value):.1f}%"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return " ".join(str(value).split())
+
+
+def header(column: str) -> str:
+    return column.replace("_pct", " %").replace("_", " ")
+
+
+def visible_columns(name: str, frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c not in HIDDEN.get(name, set())]
+
+
+def subtitle(report: Report) -> str:
+    filters = [f"{k}={v}" for k, v in (("repo", report.repo), ("team", report.team)) if v]
+    return (f"{report.weeks} ISO weeks {report.week_labels[0]} – {report.week_labels[-1]} "
+            f"({report.window_start.isoformat()} to {report.as_of.isoformat()}, UTC, Monday start)"
+            + (f"; filter {', '.join(filters)}" if filters else "; all repos and teams"))
+
+
+def summary_rows(report: Report) -> list[tuple[str, str]]:
+    s = report.summary
+    return [
+        ("Occurrences", str(s["occurrences"])),
+        ("Classified", str(s["classified"])),
+        ("Unclassified", f"{s['unclassified']} ({s['unclassified_pct']:.1f}%)"),
+        ("KB entries seen", str(s["entries"])),
+        ("Repos", str(s["repos"])),
+        ("Permission errors", str(s["permission_errors"])),
+        ("State-lock contention", str(s["lock_contention"])),
+        ("State-lock permission", str(s["lock_permission"])),
+        ("Dead-end attempts", str(s["dead_end_attempts"])),
+    ]
+
+
+def note(report: Report, name: str, explanation: str) -> str:
+    if name == "lifecycle":
+        return (f"K = {report.chronic_weeks} of N = {report.weeks} weeks. "
+                + "; ".join(f"**{k}**: {v}" for k, v in STATUS_TEXT.items()) + ".")
+    if name == "unclassified":
+        s = report.summary
+        return (f"Unclassified share: {s['unclassified']} of {s['occurrences']} occurrences "
+                f"({s['unclassified_pct']:.1f}%). Top {report.top} templates in the window.")
+    return explanation
+
+
+def pretty_suggestion(raw: str) -> str:
+    return json.dumps(json.loads(raw), indent=2)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def md_table(name: str, frame: pd.DataFrame) -> list[str]:
+    if frame.empty:
+        return ["_None._"]
+    cols = visible_columns(name, frame)
+    lines = ["| " + " | ".join(header(c) for c in cols) + " |",
+             "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---"
+                            for c in cols) + "|"]
+    for row in frame[cols].itertuples(index=False):
+        cells = (_md_escape(fmt_cell(c, v)) for c, v in zip(cols, row, strict=True))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _md_section(report: Report, name: str, heading: str, explanation: str) -> list[str]:
+    frame = report.tables[name]
+    lines = [f"## {heading}", ""]
+    text = note(report, name, explanation)
+    lines += [text, ""] if text else []
+    lines += md_table(name, frame)
+    if name == "least_privilege":
+        for row in frame.itertuples(index=False):
+            lines += ["", f"`{row.principal}` ({row.cloud}):", "", "```json",
+                      pretty_suggestion(row.suggestion), "```"]
+    return lines + [""]
+
+
+def render_markdown(report: Report) -> str:
+    """The whole report as GitHub-flavoured Markdown."""
+    lines = [f"# tfpulse weekly report — {report.week_labels[-1]}", "", subtitle(report), "",
+             "## Summary", "", "| metric | value |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in summary_rows(report)] + [""]
+    for name, heading, explanation in SECTIONS:
+        lines += _md_section(report, name, heading, explanation)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def write_csv(report: Report, out_dir: str | Path) -> list[Path]:
+    """One CSV per table (plus summary.csv) in out_dir, created if needed; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    summary = pd.DataFrame(list(report.summary.items()), columns=["metric", "value"],
+                           dtype=object)
+    for name, frame in [("summary", summary), *report.tables.items()]:
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False, lineterminator="\n")
+        paths.append(path)
+    return paths

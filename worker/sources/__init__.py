@@ -1,0 +1,1 @@
+"""Where events come from (files, Kafka) and the one commit path both use."""

@@ -1,0 +1,267 @@
+"""The Kafka adapter: consume CI log events, feed the pipeline, store counts and offsets.
+
+The commit sequence, once per poll (the only place it is written):
+
+  1. decode each record; a record that does not decode is queued for the dead-letter
+     topic with its original bytes and a `tfpulse-reason` header;
+  2. produce the dead letters and flush the producer (a crash before step 3 may
+     dead-letter a record twice; it never loses one);
+  3. ONE store transaction: the new occurrences, aggregates, dead-end attempts and the
+     next position of every partition (held back to the first line of any open block);
+  4. commit the same positions to Kafka, so that standard lag tools work;
+  5. count metrics from what the store accepted as new.
+
+On partition assignment the consumer seeks to the positions in the store: the store is
+the truth, Kafka's committed offsets are a copy. A crash at any instant therefore loses
+nothing (nothing past a stored position was counted without it being stored) and counts
+nothing twice (occurrences are keyed by job run attempt and entry).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from worker.config import Config
+from worker.core.blocks import BlockAssembler
+from worker.core.pipeline import Pipeline
+from worker.decode.batch import decode_values
+from worker.decode.record import ALIASES, DecodeOptions
+from worker.knowledge.loader import KnowledgeBase
+from worker.metrics.counters import Metrics
+from worker.store.store import Store
+
+log = logging.getLogger("tfpulse.consumer")
+
+
+class KafkaWorker:
+    def __init__(self, cfg: Config, kb: KnowledgeBase, store: Store, metrics: Metrics):
+        self.cfg, self.kb, self.store, self.metrics = cfg, kb, store, metrics
+        aliases: Mapping[str, tuple[str, ...]] = ALIASES  # the unrolled fast path
+        if cfg.aliases:
+            aliases = {**ALIASES, **{k: tuple(v) for k, v in cfg.aliases.items()}}
+        self.decode_opts = DecodeOptions(aliases, cfg.teams, cfg.max_event_bytes)
+        self.pipeline = self._new_pipeline()
+        self.assigned: set[TopicPartition] = set()
+        self.consumer: KafkaConsumer | None = None
+        self.producer: KafkaProducer | None = None
+
+    def _new_pipeline(self) -> Pipeline:
+        assembler = BlockAssembler(self.cfg.block_max_lines, self.cfg.block_max_bytes,
+                                   self.cfg.block_idle_seconds, self.cfg.max_jobs)
+        return Pipeline(self.kb, assembler=assembler, repo_entries=self.store.repo_entries(),
+                        max_jobs=self.cfg.max_jobs)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        common = dict(bootstrap_servers=self.cfg.kafka_bootstrap_servers.split(","),
+                      client_id=self.cfg.kafka_client_id,
+                      reconnect_backoff_max_ms=self.cfg.kafka_reconnect_backoff_max_ms,
+                      **self.cfg.kafka_security())
+        self.consumer = KafkaConsumer(
+            group_id=self.cfg.kafka_group_id, enable_auto_commit=False,
+            session_timeout_ms=self.cfg.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.cfg.kafka_heartbeat_interval_ms,
+            max_poll_interval_ms=self.cfg.kafka_max_poll_interval_ms,
+            auto_offset_reset="earliest", max_poll_records=self.cfg.kafka_max_poll_records,
+            fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
+            **common)
+        self.producer = KafkaProducer(acks="all", retries=10, linger_ms=5,
+                                      max_request_size=16 * 1024 * 1024, **common)
+        self.consumer.subscribe([self.cfg.kafka_topic], listener=_Rebalance(self))
+        log.info("subscribed", extra={"topic": self.cfg.kafka_topic,
+                                      "group": self.cfg.kafka_group_id})
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until stop is set (SIGTERM), then finish the current poll and exit."""
+        if self.consumer is None:
+            self.connect()
+        assert self.consumer is not None
+        while not stop.is_set():
+            try:
+                polled = self.consumer.poll(timeout_ms=self.cfg.kafka_poll_timeout_ms)
+            except KafkaError as exc:  # broker away: kafka-python reconnects; we wait
+                log.warning("poll failed, retrying", extra={"error": str(exc)})
+                stop.wait(1.0)
+                continue
+            self.handle(polled)
+        log.info("stopping: writing the last batch")
+        self.commit()
+        self.close()
+
+    def close(self) -> None:
+        if self.consumer is not None:
+            self.consumer.close(autocommit=False)
+        if self.producer is not None:
+            self.producer.close(timeout=10)
+
+    # -- one poll ------------------------------------------------------------------------
+
+    def handle(self, polled: dict[TopicPartition, list[Any]]) -> None:
+        dead: list[tuple[Any, str]] = []
+        for tp, records in polled.items():
+            if not records:
+                continue
+            batch = decode_values([r.value for r in records], [r.key for r in records],
+                                  [r.timestamp / 1000.0 for r in records], self.decode_opts)
+            # Rows are numbered by index in this poll; the pipeline wants offsets.
+            batch.positions = [records[k].offset for k in batch.positions]
+            batch.next_position = records[-1].offset + 1
+            dead.extend((records[k], reason) for k, reason, _raw in batch.errors)
+            failed = self.pipeline.process_batch(batch, tp.partition)
+            if failed:
+                by_offset = {r.offset: r for r in records}
+                for row, exc in failed:
+                    rec = by_offset[batch.positions[row]]
+                    log.error("event failed in the pipeline", exc_info=exc, extra={
+                        "partition": tp.partition, "offset": rec.offset})
+                    dead.append((rec, f"pipeline error: {type(exc).__name__}: {exc}"))
+        self.pipeline.flush_idle()
+        self._dead_letter(dead)
+        self.commit()
+        self._update_lag()
+
+    def commit(self, in_listener: bool = False) -> None:
+        """Steps 3-5 of the commit sequence. in_listener: called from a rebalance listener,
+        which kafka-python runs on its network thread, where a blocking commit raises."""
+        batch = self.pipeline.take()
+        topic = self.cfg.kafka_topic
+        batch.positions = {(topic, p): pos for p, pos in batch.positions.items()
+                           if TopicPartition(topic, p) in self.assigned}
+        result = _retry(lambda: self.store.write(batch), "store write")
+        if batch.positions and self.consumer is not None:
+            offsets = {TopicPartition(topic, p): OffsetAndMetadata(pos, "", -1)
+                       for (_, p), pos in batch.positions.items()}
+            try:
+                if in_listener:
+                    self.consumer.commit_async(offsets, callback=_commit_done)
+                else:
+                    self.consumer.commit(offsets)
+            except Exception as exc:  # noqa: BLE001 - the store holds the truth; Kafka's copy can lag
+                log.warning("kafka commit failed", extra={"error": str(exc)})
+        self.metrics.events.labels("ok").inc(batch.events_ok)
+        self.metrics.counted(result.new_occurrences)
+        self.metrics.dead_end_attempts([d.kb_id for d in result.new_dead_ends])
+
+    def _dead_letter(self, dead: list[tuple[Any, str]]) -> None:
+        if not dead:
+            return
+        assert self.producer is not None
+        for rec, reason in dead:
+            headers = list(rec.headers or []) + [
+                ("tfpulse-reason", reason.encode()[:1000]),
+                ("tfpulse-source", f"{rec.topic}/{rec.partition}/{rec.offset}".encode())]
+            log.warning("dead-lettered", extra={"partition": rec.partition,
+                                                 "offset": rec.offset, "reason": reason[:200]})
+            self.producer.send(self.cfg.dlq_topic, key=rec.key, value=rec.value,
+                               headers=headers)
+        producer = self.producer
+        _retry(lambda: producer.flush(timeout=30), "dead-letter flush")
+        self.metrics.events.labels("invalid").inc(len(dead))
+        self.metrics.events.labels("dead_lettered").inc(len(dead))
+
+    def _update_lag(self) -> None:
+        if self.consumer is None:
+            return
+        for tp in self.assigned:
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                pos = self.consumer.position(tp, timeout_ms=100)
+            except Exception:  # noqa: BLE001 - lag is best effort
+                continue
+            if pos is not None:
+                self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(high - pos)
+
+    # -- rebalancing ---------------------------------------------------------------------
+
+    def on_assigned(self, partitions: list[TopicPartition]) -> None:
+        stored = self.store.positions(self.cfg.kafka_topic)
+        assert self.consumer is not None
+        for tp in partitions:
+            self.assigned.add(tp)
+            if tp.partition in stored:
+                self.consumer.seek(tp, stored[tp.partition])
+            else:  # the store is the truth: nothing stored means nothing counted yet
+                self.consumer.seek_to_beginning(tp)
+        log.info("partitions assigned", extra={"partitions": sorted(p.partition for p in partitions),
+                                               "from_store": {p: stored[p] for p in stored}})
+
+    def on_revoked(self, partitions: list[TopicPartition]) -> None:
+        try:
+            self.commit(in_listener=True)
+        finally:
+            self._forget(partitions)
+        log.info("partitions revoked", extra={"partitions": sorted(p.partition for p in partitions)})
+
+    def on_lost(self, partitions: list[TopicPartition]) -> None:
+        """Evicted from the group (session expired): another worker may own these
+        partitions already, so write no position for them; what was read since the last
+        stored position is read again by their new owner."""
+        self._forget(partitions)
+        log.warning("partitions lost", extra={"partitions": sorted(p.partition for p in partitions)})
+
+    def _forget(self, partitions: list[TopicPartition]) -> None:
+        """Even when the last write failed: never write positions of partitions we lost."""
+        for tp in partitions:
+            self.assigned.discard(tp)
+        # Jobs of the revoked partitions continue elsewhere: their open blocks are re-read
+        # by the new owner from the held-back positions, so drop them here.
+        # A fresh pipeline forgets every open block, so partitions we keep are re-read
+        # from their stored positions too (with the eager protocol none are kept).
+        if partitions:
+            self.pipeline = self._new_pipeline()
+            stored = self.store.positions(self.cfg.kafka_topic)
+            for tp in self.assigned:
+                if tp.partition in stored and self.consumer is not None:
+                    self.consumer.seek(tp, stored[tp.partition])
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.store.ping():
+            return False, "store unreachable"
+        if not self.assigned:
+            return False, "no partitions assigned yet"
+        return True, f"ok: {len(self.kb)} KB entries, {len(self.assigned)} partition(s)"
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, worker: KafkaWorker):
+        self.worker = worker
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.worker.on_revoked(list(revoked))
+
+    def on_partitions_lost(self, lost: list[TopicPartition]) -> None:
+        self.worker.on_lost(list(lost))
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.worker.on_assigned(list(assigned))
+
+
+def _commit_done(offsets: Any, response: Any) -> None:
+    if isinstance(response, Exception):
+        log.warning("kafka commit failed", extra={"error": str(response)})
+
+
+def _retry(action: Any, what: str, attempts: int = 30) -> Any:
+    """Retry a write through a short outage (store restart, broker failover)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except Exception as exc:  # noqa: BLE001 - retried, then re-raised
+            if attempt == attempts:
+                raise
+            log.warning(f"{what} failed, retrying", extra={"attempt": attempt,
+                                                           "error": str(exc)[:300]})
+            time.sleep(min(10.0, 0.5 * attempt))
+    raise AssertionError("unreachable")

@@ -1,0 +1,1 @@
+"""The store: its schema, connection, retry policy and the API over them."""
