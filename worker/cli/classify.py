@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from worker.cli.common import add_kb_args, load_kb_or_exit
+from worker.cli.exits import Exit
 from worker.cli.explain import render_json, render_text
 from worker.core.pipeline import Pipeline
 from worker.model import Match
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"tfpulse classify: cannot read {path}: {exc.strerror or exc}",
                   file=sys.stderr)
-            return 2
+            return Exit.USAGE
         pipeline.close()
         pipeline.take()
         matches: list[Match] = sorted(pipeline.matches, key=lambda m: (m.block.job, m.block.line))
@@ -64,4 +65,4 @@ def run(args: argparse.Namespace) -> int:
         else:
             source = path if len(args.files) > 1 else ""
             sys.stdout.write(render_text(matches, kb, args.lang, source))
-    return 1 if found else 0
+    return Exit.FOUND if found else Exit.OK

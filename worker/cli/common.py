@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from worker.cli.exits import Exit
 from worker.knowledge.loader import KbError, KnowledgeBase, default_kb_dir, load_kb
 
 if TYPE_CHECKING:
     from worker.store.store import Store
 
 DEFAULT_STORE = "sqlite:///tfpulse.db"
-
-EXIT_KB = 3
 
 
 def settle_heap() -> None:
@@ -48,7 +47,7 @@ def load_kb_or_exit(args: argparse.Namespace) -> KnowledgeBase:
             print(f"  {problem}", file=sys.stderr)
         print("fix the entries above (format: docs/kb-format.md), then run `tfpulse kb lint`",
               file=sys.stderr)
-        raise SystemExit(EXIT_KB) from None
+        raise SystemExit(Exit.KB) from None
 
 
 def add_store_args(p: Any) -> None:
@@ -68,4 +67,4 @@ def open_store_or_exit(url: str) -> Store:
         print(f"tfpulse: cannot open the store {url}: {exc}", file=sys.stderr)
         print("check the URL (sqlite:///path/file.db or postgresql://user@host:5432/db) "
               "and that the database is reachable", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(Exit.USAGE) from None

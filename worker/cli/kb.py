@@ -8,12 +8,11 @@ from collections import Counter
 from typing import Any
 
 from worker.cli import kb_io
-from worker.cli.common import EXIT_KB, add_kb_args, load_kb_or_exit
+from worker.cli.common import add_kb_args, load_kb_or_exit
+from worker.cli.exits import Exit
 from worker.core import matcher
 from worker.kbtools.check import lint, test
 from worker.knowledge.loader import default_kb_dir
-
-EXIT_PROBLEMS = 4
 
 
 def register(sub: Any) -> None:
@@ -33,7 +32,7 @@ def register(sub: Any) -> None:
     add_kb_args(p)
     p.set_defaults(func=run_stats)
     kb_io.register(kbsub)
-    kb.set_defaults(func=lambda a: (kb.print_help(), 2)[1])
+    kb.set_defaults(func=lambda a: (kb.print_help(), Exit.USAGE)[1])
 
 
 def run_lint(args: argparse.Namespace) -> int:
@@ -43,11 +42,11 @@ def run_lint(args: argparse.Namespace) -> int:
     if kb is None:
         print(f"kb lint: the knowledge base does not load ({len(report.problems)} problem(s))",
               file=sys.stderr)
-        return EXIT_KB
+        return Exit.KB
     engines = "RE2 + Hyperscan" if matcher.hyperscan_available() else "RE2 (Hyperscan missing)"
     print(f"kb lint: {len(kb)} entries, {report.checked} patterns checked with {engines}: "
           f"{len(report.problems)} problem(s)")
-    return EXIT_PROBLEMS if report.problems else 0
+    return Exit.PROBLEMS if report.problems else 0
 
 
 def run_test(args: argparse.Namespace) -> int:
@@ -57,7 +56,7 @@ def run_test(args: argparse.Namespace) -> int:
         print(problem)
     print(f"kb test: {len(kb)} entries, {report.checked} examples and counter-examples: "
           f"{report.checked - len(report.problems)} passed, {len(report.problems)} failed")
-    return EXIT_PROBLEMS if report.problems else 0
+    return Exit.PROBLEMS if report.problems else 0
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -76,4 +75,4 @@ def run_stats(args: argparse.Namespace) -> int:
         print(f"\n{title}:")
         for name, n in counter.most_common():
             print(f"  {name:<20} {n}")
-    return 0
+    return Exit.OK

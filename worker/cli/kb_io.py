@@ -13,11 +13,10 @@ from typing import Any
 import yaml
 
 from worker.cli.common import add_kb_args, load_kb_or_exit
+from worker.cli.exits import Exit
 from worker.kbtools import canon as kb_canon
 from worker.kbtools.check import lint, test
 from worker.knowledge.loader import default_kb_dir
-
-EXIT_PROBLEMS = 4
 
 
 def register(kbsub: Any) -> None:
@@ -49,7 +48,7 @@ def run_export(args: argparse.Namespace) -> int:
     if unknown:
         print(f"kb export: no such entry: {', '.join(unknown)} (see `tfpulse kb stats`)",
               file=sys.stderr)
-        return 2
+        return Exit.USAGE
     for kb_id in ids:
         canon = kb_canon.to_canon(kb.entries[kb_id].data)
         if args.out is None:
@@ -61,7 +60,7 @@ def run_export(args: argparse.Namespace) -> int:
                           encoding="utf-8")
     if args.out is not None:
         print(f"kb export: {len(ids)} entries written to {args.out}", file=sys.stderr)
-    return 0
+    return Exit.OK
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -81,7 +80,7 @@ def run_import(args: argparse.Namespace) -> int:
           f"{len(plan.refused)} refused, {len(plan.existing)} already exist")
     if plan.writes and not (args.dry_run or args.no_check):
         print(check_summary(into, [t for t, _ in plan.writes]))
-    return EXIT_PROBLEMS if plan.refused or plan.existing else 0
+    return Exit.PROBLEMS if plan.refused or plan.existing else 0
 
 
 def check_summary(root: Path, written: list[Path]) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from worker import __version__
+from worker.cli import exits
+from worker.cli.exits import Exit
 from worker.cli.logs import setup_logging
 
 EPILOG = """\
@@ -20,9 +23,7 @@ examples:
   tfpulse run --config tfpulse.yaml          consume CI logs from Kafka
   tfpulse kb lint && tfpulse kb test         prove the knowledge base
 
-exit codes: 0 ok (classify: no failure found), 1 classify found failures,
-            2 usage or input error, 3 the knowledge base does not load,
-            4 kb lint/test found problems.
+""" + textwrap.fill(exits.describe(), 88, subsequent_indent="            ") + """
 docs: README.md, docs/kb-format.md, docs/operations.md
 """
 
@@ -52,20 +53,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_format, args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return Exit.USAGE
     try:
         return int(args.func(args) or 0)
     except SystemExit as exc:  # helpers exit with a code after printing what to do
-        return exc.code if isinstance(exc.code, int) else 2
+        return exc.code if isinstance(exc.code, int) else Exit.USAGE
     except KeyboardInterrupt:
-        return 130
+        return Exit.INTERRUPTED
     except BrokenPipeError:
-        return 0
+        return Exit.OK
     except Exception as exc:  # the last resort: say what failed, not a traceback
         logging.getLogger("tfpulse").debug("unhandled", exc_info=True)
         print(f"tfpulse: error: {exc}", file=sys.stderr)
         print("run again with -vv for the traceback", file=sys.stderr)
-        return 2
+        return Exit.USAGE
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from worker.cli.exits import Exit
 from worker.sources.files import open_binary
 
 
@@ -105,4 +106,4 @@ def run(args: argparse.Namespace) -> int:
     producer.close()
     print(f"produced {sent:,} events to {args.topic} in {time.monotonic() - start:.1f}s",
           file=sys.stderr)
-    return 0
+    return Exit.OK

@@ -22,6 +22,7 @@ from worker.cli.common import (
     open_store_or_exit,
     settle_heap,
 )
+from worker.cli.exits import Exit
 from worker.core.pipeline import Pipeline
 from worker.decode.record import DecodeOptions
 from worker.knowledge.loader import KnowledgeBase
@@ -79,7 +80,7 @@ def run_replay(args: argparse.Namespace) -> int:
     missing = [p for p in args.files if p != "-" and not Path(p).is_file()]
     if missing:
         print(f"tfpulse replay: no such file: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     metrics, exporter = _serve_metrics(args.metrics_address, kb, store)
     started = time.perf_counter()
     for path in args.files:
@@ -102,7 +103,7 @@ def run_replay(args: argparse.Namespace) -> int:
             _wait_for_signal()
         exporter.stop()
     store.close()
-    return 0
+    return Exit.OK
 
 
 def _serve_metrics(address: str | None, kb: KnowledgeBase, store: Store
@@ -211,15 +212,15 @@ def run_stats(args: argparse.Namespace) -> int:
     totals = store.totals()
     if args.format == "json":
         sys.stdout.write(orjson.dumps([_stat(t) for t in totals]).decode() + "\n")
-        return 0
+        return Exit.OK
     if not totals:
         print(f"No occurrences in {args.store} yet: run `tfpulse replay` or `tfpulse run`.")
-        return 0
+        return Exit.OK
     print(f"{'occurrences':>11}  {'first_seen':<20}  {'last_seen':<20}  kb_id")
     for t in totals:
         print(f"{t.occurrences:>11}  {_rfc3339(t.first_seen):<20}  {_rfc3339(t.last_seen):<20}  "
               f"{t.kb_id}")
-    return 0
+    return Exit.OK
 
 
 def _stat(t: EntryTotal) -> dict[str, Any]:

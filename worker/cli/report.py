@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.cli.common import add_kb_args, add_store_args, load_kb_or_exit, open_store_or_exit
+from worker.cli.exits import Exit
 from worker.knowledge.loader import KnowledgeBase
 
 HELP = """\
@@ -46,14 +47,14 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or _format_of(args.out)
     if fmt == "csv" and args.out == "-":
         print("tfpulse report: --format csv needs --out FOLDER", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     as_of = args.as_of or date.today()
     written = write_report(store, kb, args.out, weeks=args.weeks, as_of=as_of, fmt=fmt,
                            repo=args.repo, team=args.team)
     if args.out != "-":
         print(f"report ({args.weeks} weeks to {as_of}) written: {', '.join(written)}",
               file=sys.stderr)
-    return 0
+    return Exit.OK
 
 
 def _format_of(out: str) -> str:

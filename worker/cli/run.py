@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from worker.cli.common import load_kb_or_exit, open_store_or_exit, settle_heap
+from worker.cli.exits import Exit
 from worker.config import ConfigError, describe, load_config
 
 log = logging.getLogger("tfpulse.run")
@@ -48,13 +49,18 @@ def run(args: argparse.Namespace) -> int:
     from worker.metrics.endpoints import Exporter
     from worker.sources.kafka import KafkaWorker
 
+    # Before anything slow (the KB, the store): a SIGTERM during start-up must stop the
+    # worker cleanly, not kill it with the default action.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     keys = ("kafka_bootstrap_servers", "kafka_topic", "kafka_group_id", "store",
             "metrics_address", "kb")
     try:
         cfg = load_config(args.config, overrides={k: getattr(args, k) for k in keys})
     except ConfigError as exc:
         print(f"tfpulse run: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     args.kb = Path(cfg.kb) if cfg.kb else None
     kb = load_kb_or_exit(args)
     store = open_store_or_exit(cfg.store)
@@ -65,9 +71,6 @@ def run(args: argparse.Namespace) -> int:
     exporter = Exporter(metrics.registry, cfg.metrics_address, worker.ready).start() \
         if cfg.metrics_address else None
     settle_heap()
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     log.info("starting", extra={"kb_entries": len(kb), "kb_version": kb.version,
                                 "store": cfg.store.split("@")[-1],
                                 "bootstrap": cfg.kafka_bootstrap_servers})
@@ -78,4 +81,4 @@ def run(args: argparse.Namespace) -> int:
             exporter.stop()
         store.close()
     log.info("stopped cleanly")
-    return 0
+    return Exit.OK

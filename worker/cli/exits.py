@@ -1,0 +1,28 @@
+"""The exit codes of every `tfpulse` command: one table, printed by `tfpulse --help`."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Exit(IntEnum):
+    OK = 0  # done; `classify`: no failure found
+    FOUND = 1  # `classify` found failures
+    USAGE = 2  # a usage or input error (the message says what to do)
+    KB = 3  # the knowledge base does not load
+    PROBLEMS = 4  # `kb lint`, `kb test` or `kb import` found problems
+    INTERRUPTED = 130  # Ctrl-C
+
+
+MEANING = {
+    Exit.OK: "ok (classify: no failure found)",
+    Exit.FOUND: "classify found failures",
+    Exit.USAGE: "usage or input error",
+    Exit.KB: "the knowledge base does not load",
+    Exit.PROBLEMS: "kb lint/test/import found problems",
+}
+
+
+def describe() -> str:
+    """The exit-code lines of --help."""
+    return "exit codes: " + ", ".join(f"{int(code)} {text}" for code, text in MEANING.items()) + "."
