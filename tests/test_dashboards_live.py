@@ -42,7 +42,7 @@ from sqlalchemy import Engine, create_engine, text
 from tests import prometheus_server
 from tests.conftest_postgres import fresh_database
 from tests.prometheus_server import PrometheusServer
-from worker.cli.replay import BATCH_EVENTS  # the replay writes and counts per batch
+from worker.sources.replay import BATCH_EVENTS  # the replay writes and counts per batch
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.postgres]
 

@@ -1,7 +1,8 @@
 import orjson
 import pytest
 
-from worker.decode.record import DecodeError, DecodeOptions, decode_record, parse_time
+from worker.decode.contract import DecodeError, DecodeOptions, parse_time
+from worker.decode.record import decode_record
 
 
 def test_aliases_and_defaults() -> None:

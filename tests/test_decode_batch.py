@@ -14,7 +14,8 @@ import orjson
 import pytest
 
 from worker.decode.batch import DecodedBatch, decode_lines, decode_values
-from worker.decode.record import DecodeError, DecodeOptions, decode_record
+from worker.decode.contract import DecodeError, DecodeOptions
+from worker.decode.record import decode_record
 from worker.model import Event
 
 BASE = {"message": "Error: AccessDenied", "timestamp": "2026-11-03T10:00:00.1234567Z",

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from worker.metrics.counters import Metrics, StoreCollector
+from worker.metrics.collector import StoreCollector
+from worker.metrics.counters import Metrics
 from worker.metrics.endpoints import Exporter
 from worker.model import JobInfo, JobKey, Occurrence
 from worker.store.store import EntryTotal

@@ -10,7 +10,8 @@ import pytest
 
 from worker.core.pipeline import Pipeline
 from worker.decode.batch import decode_lines
-from worker.decode.record import DecodeError, DecodeOptions, decode_record
+from worker.decode.contract import DecodeError, DecodeOptions
+from worker.decode.record import decode_record
 from worker.model import Event, JobKey
 
 JOB = JobKey("local", "build.log", 1, "build.log")

@@ -20,8 +20,12 @@ class JobKey(NamedTuple):
     run_attempt: int
     job: str
 
-    def label(self) -> str:
-        return f"{self.repo}/{self.run_id}#{self.run_attempt}/{self.job}"
+
+class Partition(NamedTuple):
+    """What a stored position belongs to: a Kafka topic partition, or a file (number 0)."""
+
+    source: str  # the topic, or "file:<absolute path>"
+    number: int = 0
 
 
 @dataclass(slots=True)
@@ -85,10 +89,6 @@ class Match:
     fields: Mapping[str, str] = field(default_factory=dict)
     also_matched: tuple[str, ...] = ()  # other entries that matched, lower priority
 
-    @property
-    def classified(self) -> bool:
-        return self.kb_id is not None
-
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
@@ -134,7 +134,7 @@ class DeadEndAttempt:
 class Batch:
     """What one stretch of input produced, written to the store in one transaction.
 
-    positions: for each source partition (e.g. ("ci-logs", 3) or ("file:/x.jsonl", 0)),
+    positions: for each source partition (Partition("ci-logs", 3), Partition("file:/x.jsonl")),
     the position from which a restarted consumer must read again: it never passes the
     first line of a block still open, so nothing in flight is lost on a crash; what is
     read twice is dropped by the store's occurrence keys.
@@ -142,6 +142,6 @@ class Batch:
 
     occurrences: list[Occurrence] = field(default_factory=list)
     dead_ends: list[DeadEndAttempt] = field(default_factory=list)
-    positions: dict[Any, int] = field(default_factory=dict)  # partition -> next position
+    positions: dict[Any, int] = field(default_factory=dict)  # Partition -> next position
     events_ok: int = 0
     events_invalid: int = 0

@@ -29,7 +29,7 @@ docs: README.md, docs/kb-format.md, docs/operations.md
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from worker.cli import classify, kb, produce, replay, report, run
+    from worker.cli import classify, kb, produce, replay, report, run, stats
 
     parser = argparse.ArgumentParser(
         prog="tfpulse",
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (classify, replay, run, produce, report, kb):
+    for module in (classify, replay, stats, run, produce, report, kb):
         module.register(sub)
     return parser
 

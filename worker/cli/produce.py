@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from worker.cli.exits import Exit
+from worker.decode.contract import record_key_of
 from worker.sources.files import open_binary
 
 
@@ -30,7 +31,8 @@ def register(sub: Any) -> None:
 
 
 def job_key(line: bytes) -> bytes | None:
-    return _key_of(_parsed(line))
+    obj = _parsed(line)
+    return record_key_of(obj) if obj is not None else None
 
 
 def _parsed(line: bytes) -> dict[str, Any] | None:
@@ -39,15 +41,6 @@ def _parsed(line: bytes) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return obj if isinstance(obj, dict) else None
-
-
-def _key_of(obj: dict[str, Any] | None) -> bytes | None:
-    if obj is None:
-        return None
-    repo = obj.get("repo") or obj.get("repository") or "unknown"
-    run = obj.get("run_id") or obj.get("pipeline_id") or obj.get("build_id") or "unknown"
-    job = obj.get("job") or obj.get("job_name") or "unknown"
-    return f"{repo}/{run}/{job}".encode()
 
 
 def merge_lines(lines: Iterable[bytes], per_event: int) -> Iterator[bytes]:
@@ -66,7 +59,7 @@ def merge_lines(lines: Iterable[bytes], per_event: int) -> Iterator[bytes]:
     pending: dict[bytes | None, list[dict[str, Any]]] = {}
     for line in lines:
         obj = _parsed(line)
-        key = _key_of(obj)
+        key = record_key_of(obj) if obj is not None else None
         if obj is None or "type" in obj or type(obj.get("message")) is not str:
             if key in pending:
                 yield _merged(pending.pop(key))

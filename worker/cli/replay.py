@@ -1,18 +1,16 @@
-"""`tfpulse replay` and `tfpulse stats`: the pipeline over files, and what the store holds."""
+"""`tfpulse replay`: the whole pipeline over files into the store (the embedded default)."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import orjson
 from tqdm import tqdm
 
 from worker.cli.common import (
@@ -23,16 +21,14 @@ from worker.cli.common import (
     settle_heap,
 )
 from worker.cli.exits import Exit
+from worker.cli.stats import latest_day, print_top
 from worker.core.pipeline import Pipeline
-from worker.decode.record import DecodeOptions
 from worker.knowledge.loader import KnowledgeBase
-from worker.metrics.counters import Metrics, StoreCollector
+from worker.metrics.collector import StoreCollector
+from worker.metrics.counters import Metrics
 from worker.metrics.endpoints import Exporter
-from worker.sources.files import Input, open_input, read_batches, read_chunks
-from worker.store.store import EntryTotal, Store
-
-log = logging.getLogger("tfpulse.replay")
-BATCH_EVENTS = 20_000
+from worker.sources.replay import ReplayTotals, replay_file
+from worker.store.store import Store
 
 REPLAY_HELP = """\
 Run the whole pipeline (decode, normalize, blocks, classify, count) over files into the
@@ -63,20 +59,13 @@ def register(sub: Any) -> None:
     add_kb_args(p)
     p.set_defaults(func=run_replay)
 
-    s = sub.add_parser("stats", help="per-entry totals from the store",
-                       description="Per KB entry: occurrences (one per job run attempt), "
-                                   "first seen and last seen (event time).")
-    s.add_argument("--format", choices=["text", "json"], default="text")
-    add_store_args(s)
-    s.set_defaults(func=run_stats)
-
 
 def run_replay(args: argparse.Namespace) -> int:
     kb = load_kb_or_exit(args)
     store = open_store_or_exit(args.store)
     pipeline = Pipeline(kb, repo_entries=store.repo_entries())
     settle_heap()
-    totals = {"events": 0, "invalid": 0, "new": 0}
+    totals = ReplayTotals()
     missing = [p for p in args.files if p != "-" and not Path(p).is_file()]
     if missing:
         print(f"tfpulse replay: no such file: {', '.join(missing)}", file=sys.stderr)
@@ -84,11 +73,12 @@ def run_replay(args: argparse.Namespace) -> int:
     metrics, exporter = _serve_metrics(args.metrics_address, kb, store)
     started = time.perf_counter()
     for path in args.files:
-        _replay_file(path, pipeline, store, totals, not args.no_progress, metrics)
+        with _progress_bar(path, not args.no_progress) as bar:
+            replay_file(path, pipeline, store, totals, bar.update, metrics)
     secs = time.perf_counter() - started  # first read to last write: start-up left out
-    print(f"replayed {totals['events']:,} events ({totals['invalid']:,} invalid) from "
-          f"{len(args.files)} file(s) in {secs:.2f}s ({totals['events'] / max(secs, 1e-9):,.0f} "
-          f"events/s): {totals['new']:,} new occurrence(s) stored in {args.store}",
+    print(f"replayed {totals.events:,} events ({totals.invalid:,} invalid) from "
+          f"{len(args.files)} file(s) in {secs:.2f}s ({totals.events / max(secs, 1e-9):,.0f} "
+          f"events/s): {totals.new:,} new occurrence(s) stored in {args.store}",
           file=sys.stderr)
     if args.top:
         print_top(store, kb, args.top)
@@ -127,106 +117,6 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-def _replay_file(path: str, pipeline: Pipeline, store: Store, totals: dict[str, int],
-                 show: bool, metrics: Metrics | None = None) -> None:
-    inp = open_input(path)
-    start = store.positions(inp.source).get(0, 0) if path != "-" else 0
-    if start:
-        log.info("resuming", extra={"file": path, "line": start})
-    bar = tqdm(unit=" lines", unit_scale=True, desc=Path(path).name, mininterval=0.5,
-               disable=not show or not sys.stderr.isatty(), leave=False)
-    with bar:
-        if inp.jsonl:
-            _replay_events(inp, start, pipeline, store, totals, bar, metrics)
-        else:
-            for first, data in read_chunks(inp, start):
-                bar.update(pipeline.process_text(inp.job, data, first, inp.timestamp,
-                                                 inp.source))
-                _flush(pipeline, store, totals, True, metrics)
-        pipeline.close()
-        _flush(pipeline, store, totals, False, metrics)
-    inp.close()
-
-
-def _replay_events(inp: Input, start: int, pipeline: Pipeline, store: Store,
-                   totals: dict[str, int], bar: Any, metrics: Metrics | None) -> None:
-    pending = 0
-    for batch in read_batches(inp, DecodeOptions(), start=start):
-        for position, reason, _raw in batch.errors:
-            log.warning("invalid event", extra={"file": inp.path, "line": position + 1,
-                                                "reason": reason})
-        for row, exc in pipeline.process_batch(batch, inp.source):
-            log.error("event failed in the pipeline", extra={
-                "file": inp.path, "line": batch.positions[row] + 1,
-                "error": f"{type(exc).__name__}: {exc}"})
-        pending += len(batch) + len(batch.errors)
-        if pending >= BATCH_EVENTS:
-            _flush(pipeline, store, totals, True, metrics)
-            bar.update(pending)
-            pending = 0
-
-
-def _flush(pipeline: Pipeline, store: Store, totals: dict[str, int], idle: bool,
-           metrics: Metrics | None) -> None:
-    if idle:
-        pipeline.flush_idle()
-    batch = pipeline.take()
-    batch.positions = {(str(src), 0): pos for src, pos in batch.positions.items()}
-    result = store.write(batch)
-    totals["events"] += batch.events_ok + batch.events_invalid
-    totals["invalid"] += batch.events_invalid
-    totals["new"] += len(result.new_occurrences)
-    if metrics is not None:
-        metrics.events.labels("ok").inc(batch.events_ok)
-        metrics.events.labels("invalid").inc(batch.events_invalid)
-        metrics.counted(result.new_occurrences)
-        metrics.dead_end_attempts([d.kb_id for d in result.new_dead_ends])
-
-
-def print_top(store: Store, kb: KnowledgeBase, n: int) -> None:
-    rows = store.top(n)
-    if not rows:
-        print("No Terraform failures in the store yet.")
-        return
-    print(f"Top {len(rows)} recurring Terraform failures (one occurrence = one job run attempt)")
-    print(f"{'count':>6}  {'first seen':<10}  {'last seen':<10}  {'tags':<28}  entry")
-    for row in rows:
-        entry = kb.get(row.kb_id)
-        tags = ",".join(t for t in (entry.tags if entry else ()) if t in (
-            "permission", "state-lock", "credentials", "backend", "provider", "network",
-            "quota", "throttling", "syntax", "config", "timeout", "conflict"))
-        print(f"{row.occurrences:>6}  {row.first_seen:%Y-%m-%d}  {row.last_seen:%Y-%m-%d}  "
-              f"{tags[:28]:<28}  {row.kb_id}")
-    unclassified = store.unclassified_total()
-    if unclassified:
-        print(f"{unclassified:>6}  unclassified Terraform errors (mine them: tfpulse report)")
-
-
-def latest_day(store: Store) -> date | None:
-    totals = store.totals()
-    return max((t.last_seen for t in totals), default=None).date() if totals else None  # type: ignore[union-attr]
-
-
-def run_stats(args: argparse.Namespace) -> int:
-    store = open_store_or_exit(args.store)
-    totals = store.totals()
-    if args.format == "json":
-        sys.stdout.write(orjson.dumps([_stat(t) for t in totals]).decode() + "\n")
-        return Exit.OK
-    if not totals:
-        print(f"No occurrences in {args.store} yet: run `tfpulse replay` or `tfpulse run`.")
-        return Exit.OK
-    print(f"{'occurrences':>11}  {'first_seen':<20}  {'last_seen':<20}  kb_id")
-    for t in totals:
-        print(f"{t.occurrences:>11}  {_rfc3339(t.first_seen):<20}  {_rfc3339(t.last_seen):<20}  "
-              f"{t.kb_id}")
-    return Exit.OK
-
-
-def _stat(t: EntryTotal) -> dict[str, Any]:
-    return {"kb_id": t.kb_id, "occurrences": t.occurrences,
-            "first_seen": _rfc3339(t.first_seen), "last_seen": _rfc3339(t.last_seen)}
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _progress_bar(path: str, show: bool) -> Any:
+    return tqdm(unit=" lines", unit_scale=True, desc=Path(path).name, mininterval=0.5,
+                disable=not show or not sys.stderr.isatty(), leave=False)

@@ -45,7 +45,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from worker.metrics.counters import Metrics, StoreCollector
+    from worker.metrics.collector import StoreCollector
+    from worker.metrics.counters import Metrics
     from worker.metrics.endpoints import Exporter
     from worker.sources.kafka import KafkaWorker
 

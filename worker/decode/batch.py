@@ -22,15 +22,16 @@ from typing import Annotated, Any
 
 import msgspec
 
-from worker.decode.record import (
+from worker.decode.contract import (
     ALIASES,
+    CONTROL_FIELDS,
     PROVIDERS,
     AwareTime,
     DecodeError,
     DecodeOptions,
-    decode_record,
     epoch_time,
 )
+from worker.decode.record import decode_record
 from worker.model import Event
 
 # The job of an event as a plain tuple: equal to, and hashed like, model.JobKey.
@@ -62,7 +63,7 @@ class _Wire(msgspec.Struct, gc=False):  # only scalars: no cycles for the GC to 
 # keys after unescaping them, so `"\u006cog"` is caught too.
 _NEVER = Annotated[int, msgspec.Meta(ge=1, le=0)]
 _OTHER_NAMES = sorted({n for names in ALIASES.values() for n in names} - set(ALIASES)
-                      | {"type", "status"})
+                      | set(CONTROL_FIELDS))
 _Checked = msgspec.defstruct(
     "_Checked", [(f"other_{i}", _NEVER, msgspec.field(default=None, name=name))
                  for i, name in enumerate(_OTHER_NAMES)], bases=(_Wire,), gc=False)
@@ -134,7 +135,7 @@ def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
     """
     count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     batch = DecodedBatch(next_position=first + count, _teams=opts.teams)
-    fast = opts.aliases is ALIASES  # a custom alias table: decode_record for every record
+    fast = opts.canonical  # a custom alias table: decode_record for every record
     if fast and b"\n\n" not in data and data[:1] != b"\n" and (
             len(data) <= opts.max_event_bytes
             or max(map(len, data.split(b"\n"))) <= opts.max_event_bytes):

@@ -13,11 +13,12 @@ from typing import Any
 
 import re2
 
-TAGS = frozenset({
-    "permission", "state-lock", "credentials", "backend", "provider", "network", "quota",
-    "throttling", "syntax", "config", "dependency", "timeout", "conflict", "module",
-    "aws", "gcp", "azure", "kubernetes", "hcp", "opentofu",
-})
+# The tag vocabulary: what kind of failure (shown in summaries such as `replay --top`),
+# other traits, and the platform.
+FAILURE_KINDS = ("permission", "state-lock", "credentials", "backend", "provider", "network",
+                 "quota", "throttling", "syntax", "config", "timeout", "conflict")
+PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "hcp", "opentofu")
+TAGS = frozenset({*FAILURE_KINDS, "dependency", "module", *PLATFORMS})
 CATEGORIES = frozenset({
     "auth_error", "state_error", "config_error", "network_error", "resource_error",
     "quota_error", "provider_error", "timeout_error", "dependency_error", "syntax_error",

@@ -1,25 +1,20 @@
-"""Prometheus metrics: per-process counters, plus store-backed gauges read at scrape time.
+"""Prometheus metrics of one process: counters, gauges and the label caps.
 
 Counters count what this process wrote (only occurrences the store accepted as new, so
-a redelivered record never counts twice). First seen, last seen and total occurrences
-are read from the store by a collector on every scrape: a restart or a second worker
-never resets or doubles them. Label values are bounded: kb_id by the KB, repo and team
+a redelivered record never counts twice); first seen, last seen and total occurrences
+come from the store (collector.py). Label values are bounded: kb_id by the KB, repo and team
 by a cap, past which values fold into `other` (counted by tfpulse_label_overflow_total).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from worker import __version__
 from worker.knowledge.loader import KnowledgeBase
-from worker.model import Occurrence
+from worker.model import Batch, DeadEndAttempt, Occurrence
 
 OTHER = "other"
 LAG_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 86400, 7 * 86400)
@@ -88,6 +83,14 @@ class Metrics:
                         str(entry.has_tag("state-lock")).lower(),
                         f"{runbook_base}{entry.id}" if runbook_base else "").set(1)
 
+    def committed(self, batch: Batch, new_occurrences: list[Occurrence],
+                  new_dead_ends: list[DeadEndAttempt]) -> None:
+        """A batch written to the store: its events, and what the store took as new."""
+        self.events.labels("ok").inc(batch.events_ok)
+        self.events.labels("invalid").inc(batch.events_invalid)
+        self.counted(new_occurrences)
+        self.dead_end_attempts([d.kb_id for d in new_dead_ends])
+
     def counted(self, occurrences: list[Occurrence], now: float | None = None) -> None:
         """Occurrences the store accepted as new."""
         now = time.time() if now is None else now
@@ -102,40 +105,3 @@ class Metrics:
     def dead_end_attempts(self, kb_ids: list[str]) -> None:
         for kb_id in kb_ids:
             self.dead_ends.labels(kb_id).inc()
-
-
-class StoreCollector(Collector):
-    """First seen, last seen and occurrences per entry, read from the store on scrape."""
-
-    def __init__(self, store: Any, kb: KnowledgeBase, cache_seconds: float = 5.0):
-        self._store, self._kb, self._ttl = store, kb, cache_seconds
-        self._cached: tuple[float, list[Any]] = (0.0, [])
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        occ = GaugeMetricFamily("tfpulse_failure_occurrences", "Occurrences per KB entry, "
-                                "from the store (all workers, all time)", labels=["kb_id"])
-        first = GaugeMetricFamily("tfpulse_failure_first_seen_timestamp_seconds",
-                                  "Event time of the entry's first occurrence",
-                                  labels=["kb_id"])
-        last = GaugeMetricFamily("tfpulse_failure_last_seen_timestamp_seconds",
-                                 "Event time of the entry's latest occurrence", labels=["kb_id"])
-        totals = {t.kb_id: t for t in self._totals()}
-        for entry in self._kb:
-            t = totals.pop(entry.id, None)
-            occ.add_metric([entry.id], t.occurrences if t else 0)
-            if t:
-                first.add_metric([entry.id], t.first_seen.timestamp())
-                last.add_metric([entry.id], t.last_seen.timestamp())
-        yield occ
-        yield first
-        yield last
-
-    def _totals(self) -> list[Any]:
-        stamp, rows = self._cached
-        if time.monotonic() - stamp > self._ttl:
-            try:
-                rows = self._store.totals()
-            except Exception:  # a scrape must not fail because the store blinked
-                return rows
-            self._cached = (time.monotonic(), rows)
-        return rows

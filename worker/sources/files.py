@@ -19,17 +19,16 @@ from typing import IO, Any
 import orjson
 
 from worker.decode.batch import DecodedBatch, decode_lines
-from worker.decode.record import DecodeError, DecodeOptions, decode_record
-from worker.model import Event, JobKey
-
-DEFAULT_OPTIONS = DecodeOptions()
+from worker.decode.contract import DEFAULT_OPTIONS, DecodeError, DecodeOptions, is_event_object
+from worker.decode.record import decode_record
+from worker.model import Event, JobKey, Partition
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
     """One line of input: its event, or why it could not be decoded."""
 
-    position: tuple[str, int]  # ("file:<path>", 0-based line index)
+    position: tuple[Partition, int]  # (the file's partition, 0-based line index)
     event: Event | None
     error: str | None = None
     raw: bytes = b""
@@ -49,7 +48,7 @@ class Input:
     """An opened input file: JSONL events, or one job's raw log."""
 
     path: str
-    source: str  # the partition key of its positions: "file:<absolute path>"
+    partition: Partition  # where its positions are stored: ("file:<absolute path>", 0)
     jsonl: bool
     reader: Any
     job: JobKey  # the job a raw log belongs to
@@ -68,7 +67,7 @@ def open_input(path: str) -> Input:
     name = Path(path).name if path != "-" else "stdin"
     source = f"file:{Path(path).resolve() if path != '-' else '-'}"
     mtime = os.path.getmtime(path) if path != "-" else time.time()
-    return Input(path, source, jsonl, reader, JobKey("local", name, 1, name), mtime)
+    return Input(path, Partition(source), jsonl, reader, JobKey("local", name, 1, name), mtime)
 
 
 def read_records(inp: Input, opts: DecodeOptions | None = None, start: int = 0
@@ -82,9 +81,9 @@ def read_records(inp: Input, opts: DecodeOptions | None = None, start: int = 0
         if not line.strip():
             continue
         try:
-            yield Record((inp.source, index), decode_record(line, None, 0.0, opts))
+            yield Record((inp.partition, index), decode_record(line, None, 0.0, opts))
         except DecodeError as exc:
-            yield Record((inp.source, index), None, str(exc), line)
+            yield Record((inp.partition, index), None, str(exc), line)
 
 
 def read_batches(inp: Input, opts: DecodeOptions | None = None, start: int = 0
@@ -126,8 +125,6 @@ def read_chunks(inp: Input, start: int = 0, size: int = 1 << 22, numbering: int 
 
 def _looks_like_event(line: bytes) -> bool:
     try:
-        obj = orjson.loads(line)
+        return is_event_object(orjson.loads(line))
     except orjson.JSONDecodeError:
         return False
-    return isinstance(obj, dict) and any(k in obj for k in (
-        "message", "log", "line", "msg", "type"))

@@ -1,15 +1,15 @@
 """The Kafka adapter: consume CI log events, feed the pipeline, store counts and offsets.
 
-The commit sequence, once per poll (the only place it is written):
+Once per poll:
 
   1. decode each record; a record that does not decode is queued for the dead-letter
      topic with its original bytes and a `tfpulse-reason` header;
   2. produce the dead letters and flush the producer (a crash before step 3 may
      dead-letter a record twice; it never loses one);
-  3. ONE store transaction: the new occurrences, aggregates, dead-end attempts and the
-     next position of every partition (held back to the first line of any open block);
-  4. commit the same positions to Kafka, so that standard lag tools work;
-  5. count metrics from what the store accepted as new.
+  3. the commit path of every source (sources/commit.py): ONE store transaction with the
+     next position of every partition still owned (held back to the first line of any
+     open block), then the same positions copied to Kafka so that standard lag tools
+     work, then the metrics, from what the store accepted as new.
 
 On partition assignment the consumer seeks to the positions in the store: the store is
 the truth, Kafka's committed offsets are a copy. A crash at any instant therefore loses
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,21 +33,24 @@ from worker.config import Config
 from worker.core.blocks import BlockAssembler
 from worker.core.pipeline import Pipeline
 from worker.decode.batch import decode_values
-from worker.decode.record import ALIASES, DecodeOptions
+from worker.decode.contract import DecodeOptions
 from worker.knowledge.loader import KnowledgeBase
 from worker.metrics.counters import Metrics
+from worker.model import Partition
+from worker.retry import RetryPolicy, retry
+from worker.sources.commit import commit
 from worker.store.store import Store
 
 log = logging.getLogger("tfpulse.consumer")
+# A broker failover takes seconds; the records stay unread until the flush succeeds.
+DEAD_LETTER_RETRY = RetryPolicy(first_delay=0.5, max_delay=10.0, give_up_after=180.0)
 
 
 class KafkaWorker:
     def __init__(self, cfg: Config, kb: KnowledgeBase, store: Store, metrics: Metrics):
         self.cfg, self.kb, self.store, self.metrics = cfg, kb, store, metrics
-        aliases: Mapping[str, tuple[str, ...]] = ALIASES  # the unrolled fast path
-        if cfg.aliases:
-            aliases = {**ALIASES, **{k: tuple(v) for k, v in cfg.aliases.items()}}
-        self.decode_opts = DecodeOptions(aliases, cfg.teams, cfg.max_event_bytes)
+        self.decode_opts = DecodeOptions.configured(cfg.aliases, cfg.teams,
+                                                    cfg.max_event_bytes)
         self.pipeline = self._new_pipeline()
         self.assigned: set[TopicPartition] = set()
         self.consumer: KafkaConsumer | None = None
@@ -117,7 +119,7 @@ class KafkaWorker:
             batch.positions = [records[k].offset for k in batch.positions]
             batch.next_position = records[-1].offset + 1
             dead.extend((records[k], reason) for k, reason, _raw in batch.errors)
-            failed = self.pipeline.process_batch(batch, tp.partition)
+            failed = self.pipeline.process_batch(batch, Partition(tp.topic, tp.partition))
             if failed:
                 by_offset = {r.offset: r for r in records}
                 for row, exc in failed:
@@ -131,16 +133,13 @@ class KafkaWorker:
         self._update_lag()
 
     def commit(self, in_listener: bool = False) -> None:
-        """Steps 3-5 of the commit sequence. in_listener: called from a rebalance listener,
+        """Step 3 of the sequence above. in_listener: called from a rebalance listener,
         which kafka-python runs on its network thread, where a blocking commit raises."""
-        batch = self.pipeline.take()
-        topic = self.cfg.kafka_topic
-        batch.positions = {(topic, p): pos for p, pos in batch.positions.items()
-                           if TopicPartition(topic, p) in self.assigned}
-        result = _retry(lambda: self.store.write(batch), "store write")
-        if batch.positions and self.consumer is not None:
-            offsets = {TopicPartition(topic, p): OffsetAndMetadata(pos, "", -1)
-                       for (_, p), pos in batch.positions.items()}
+        def copy_to_kafka(positions: Mapping[Partition, int]) -> None:
+            if not positions or self.consumer is None:
+                return
+            offsets = {TopicPartition(*part): OffsetAndMetadata(pos, "", -1)
+                       for part, pos in positions.items()}
             try:
                 if in_listener:
                     self.consumer.commit_async(offsets, callback=_commit_done)
@@ -148,9 +147,10 @@ class KafkaWorker:
                     self.consumer.commit(offsets)
             except Exception as exc:  # noqa: BLE001 - the store holds the truth; Kafka's copy can lag
                 log.warning("kafka commit failed", extra={"error": str(exc)})
-        self.metrics.events.labels("ok").inc(batch.events_ok)
-        self.metrics.counted(result.new_occurrences)
-        self.metrics.dead_end_attempts([d.kb_id for d in result.new_dead_ends])
+
+        commit(self.pipeline, self.store, self.metrics,
+               keep=lambda part: TopicPartition(*part) in self.assigned,
+               after_write=copy_to_kafka)
 
     def _dead_letter(self, dead: list[tuple[Any, str]]) -> None:
         if not dead:
@@ -165,9 +165,9 @@ class KafkaWorker:
             self.producer.send(self.cfg.dlq_topic, key=rec.key, value=rec.value,
                                headers=headers)
         producer = self.producer
-        _retry(lambda: producer.flush(timeout=30), "dead-letter flush")
-        self.metrics.events.labels("invalid").inc(len(dead))
-        self.metrics.events.labels("dead_lettered").inc(len(dead))
+        retry(lambda: producer.flush(timeout=30), "dead-letter flush", DEAD_LETTER_RETRY,
+              lambda exc: isinstance(exc, KafkaError))
+        self.metrics.events.labels("dead_lettered").inc(len(dead))  # "invalid": at commit
 
     def _update_lag(self) -> None:
         if self.consumer is None:
@@ -251,17 +251,3 @@ class _Rebalance(ConsumerRebalanceListener):
 def _commit_done(offsets: Any, response: Any) -> None:
     if isinstance(response, Exception):
         log.warning("kafka commit failed", extra={"error": str(response)})
-
-
-def _retry(action: Any, what: str, attempts: int = 30) -> Any:
-    """Retry a write through a short outage (store restart, broker failover)."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return action()
-        except Exception as exc:  # noqa: BLE001 - retried, then re-raised
-            if attempt == attempts:
-                raise
-            log.warning(f"{what} failed, retrying", extra={"attempt": attempt,
-                                                           "error": str(exc)[:300]})
-            time.sleep(min(10.0, 0.5 * attempt))
-    raise AssertionError("unreachable")

@@ -4,17 +4,15 @@ Kept apart from store.py so that the schema can be read in one screen: reports a
 Grafana dashboards query these tables directly, so their names and columns are a
 contract. Any change that an older tfpulse could misread bumps SCHEMA_VERSION. How a
 database is opened (SQLite pragmas, the psycopg driver), how the schema is created and
-checked, and the bounded retry of a transaction live here too; store.py holds the API
+checked live here too (the retry policy in retry.py); store.py holds the API
 and its statements.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -36,8 +34,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
+
+from worker.store.retry import with_retries
 
 SCHEMA_VERSION = 1
 
@@ -139,10 +138,8 @@ offsets = Table(
 )
 
 
-_WRITE_ATTEMPTS = 8  # bounded retries on "database is locked" / deadlocks
 _SQLITE_BUSY_MS = 10_000
 _PG_SCHEMA_LOCK = 0x7466_7075_6C73  # advisory lock id ("tfpuls") around create_all
-T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -224,25 +221,3 @@ def _stored_version(conn: Connection) -> int | None:
         select(meta.c.value).where(meta.c.key == "schema_version")
     ).scalar_one_or_none()
     return int(value) if value is not None else None
-
-
-def with_retries(transaction: Callable[[], T]) -> T:
-    """Run a transaction, again on lock contention or deadlock, a bounded number of times."""
-    for attempt in range(_WRITE_ATTEMPTS):
-        try:
-            return transaction()
-        except DBAPIError as exc:
-            if attempt == _WRITE_ATTEMPTS - 1 or not _retryable(exc):
-                raise
-            time.sleep(min(0.05 * 2**attempt, 2.0))
-    raise AssertionError("unreachable")
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    if exc.connection_invalidated:
-        return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if sqlstate in ("40001", "40P01"):  # serialization failure, deadlock detected
-        return True
-    message = str(exc.orig).lower()
-    return "database is locked" in message or "database is busy" in message

@@ -30,12 +30,12 @@ from sqlalchemy.exc import DBAPIError
 
 from worker.model import Batch, DeadEndAttempt, Occurrence
 from worker.store import schema as s
+from worker.store.retry import with_retries
 from worker.store.schema import (
     SchemaVersionError,
     StoreError,
     create_store_engine,
     prepare_schema,
-    with_retries,
 )
 
 __all__ = [

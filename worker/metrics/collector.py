@@ -1,0 +1,53 @@
+"""Store-backed gauges, read at scrape time: first seen, last seen, occurrences per entry.
+
+Read from the store on every scrape (cached a few seconds), so a restart or a second
+worker never resets or doubles them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from worker.knowledge.loader import KnowledgeBase
+
+
+class StoreCollector(Collector):
+    """First seen, last seen and occurrences per entry, read from the store on scrape."""
+
+    def __init__(self, store: Any, kb: KnowledgeBase, cache_seconds: float = 5.0):
+        self._store, self._kb, self._ttl = store, kb, cache_seconds
+        self._cached: tuple[float, list[Any]] = (0.0, [])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        occ = GaugeMetricFamily("tfpulse_failure_occurrences", "Occurrences per KB entry, "
+                                "from the store (all workers, all time)", labels=["kb_id"])
+        first = GaugeMetricFamily("tfpulse_failure_first_seen_timestamp_seconds",
+                                  "Event time of the entry's first occurrence",
+                                  labels=["kb_id"])
+        last = GaugeMetricFamily("tfpulse_failure_last_seen_timestamp_seconds",
+                                 "Event time of the entry's latest occurrence", labels=["kb_id"])
+        totals = {t.kb_id: t for t in self._totals()}
+        for entry in self._kb:
+            t = totals.pop(entry.id, None)
+            occ.add_metric([entry.id], t.occurrences if t else 0)
+            if t:
+                first.add_metric([entry.id], t.first_seen.timestamp())
+                last.add_metric([entry.id], t.last_seen.timestamp())
+        yield occ
+        yield first
+        yield last
+
+    def _totals(self) -> list[Any]:
+        stamp, rows = self._cached
+        if time.monotonic() - stamp > self._ttl:
+            try:
+                rows = self._store.totals()
+            except Exception:  # a scrape must not fail because the store blinked
+                return rows
+            self._cached = (time.monotonic(), rows)
+        return rows

@@ -1,0 +1,50 @@
+"""Retrying an action through a short outage: one loop, policies named where they apply.
+
+The store's policy is in store/retry.py, the dead-letter producer's in sources/kafka.py.
+An action is retried only while `transient(error)` says the error may pass (a restarting
+database, a lock held by another writer); anything else is raised at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger("tfpulse.retry")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff from first_delay, capped at max_delay, for up to give_up_after
+    seconds of waiting in all."""
+
+    first_delay: float = 0.05
+    max_delay: float = 10.0
+    give_up_after: float = 180.0
+
+    def delays(self) -> Iterator[float]:
+        waited, delay = 0.0, self.first_delay
+        while waited + delay <= self.give_up_after:
+            yield delay
+            waited += delay
+            delay = min(self.max_delay, delay * 2)
+
+
+def retry(action: Callable[[], T], what: str, policy: RetryPolicy,
+          transient: Callable[[BaseException], bool],
+          sleep: Callable[[float], None] = time.sleep) -> T:
+    """action(), again after each transient error while the policy allows; then raise."""
+    for attempt, delay in enumerate(policy.delays(), start=1):
+        try:
+            return action()
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            log.warning(f"{what} failed, retrying", extra={
+                "attempt": attempt, "in_seconds": delay, "error": str(exc)[:300]})
+        sleep(delay)
+    return action()  # the last attempt: its error is the caller's

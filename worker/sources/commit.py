@@ -1,0 +1,39 @@
+"""The one commit path of every source: take the batch, write it with its positions, count.
+
+Kafka and files both call `commit` after feeding the pipeline. The order is the promise
+of the design: the store gets the occurrences, dead ends and the positions to resume
+from in ONE transaction (store.write, which retries transient errors itself); only what
+the store accepted as new is counted in the metrics, so a redelivered record never
+counts twice. Kafka's own copy of the offsets (for lag tools) is written in between by
+the `after_write` hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from worker.core.pipeline import Pipeline
+from worker.metrics.counters import Metrics
+from worker.model import Batch
+from worker.store.store import Store, WriteResult
+
+
+def commit(pipeline: Pipeline, store: Store, metrics: Metrics | None = None, *,
+           keep: Callable[[Any], bool] | None = None,
+           after_write: Callable[[Mapping[Any, int]], None] | None = None
+           ) -> tuple[Batch, WriteResult]:
+    """Write what the pipeline produced since the last commit; returns it and what was new.
+
+    keep: which partitions' positions to write (a Kafka worker writes only those it
+    still owns). after_write: called with the written positions after the transaction.
+    """
+    batch = pipeline.take()
+    if keep is not None:
+        batch.positions = {part: pos for part, pos in batch.positions.items() if keep(part)}
+    result = store.write(batch)
+    if after_write is not None:
+        after_write(batch.positions)
+    if metrics is not None:
+        metrics.committed(batch, result.new_occurrences, result.new_dead_ends)
+    return batch, result
