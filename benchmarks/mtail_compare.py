@@ -45,7 +45,8 @@ from generate_corpus import generate  # noqa: E402
 from run import classify_file  # noqa: E402
 
 from worker.core.normalize import normalize_line  # noqa: E402
-from worker.knowledge.loader import Entry, load_kb  # noqa: E402
+from worker.knowledge.entry import Entry  # noqa: E402
+from worker.knowledge.loader import load_kb  # noqa: E402
 
 # (?P<name>…) and (?<name>…): names are irrelevant for counting, and Go 1.19 (mtail's
 # regexp) does not know the second form.

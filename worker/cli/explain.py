@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from worker.core.redact import redact
-from worker.knowledge.loader import KnowledgeBase
+from worker.knowledge.entry import KnowledgeBase
 from worker.model import Match
 
 WIDTH = 100

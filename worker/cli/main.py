@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Sequence
 
 from worker import __version__
+from worker.cache import install_disk_cache
 from worker.cli import exits
 from worker.cli.exits import Exit
 from worker.cli.logs import setup_logging
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_format, args.verbose)
+    install_disk_cache()  # compiled pattern databases kept between runs
     if not getattr(args, "func", None):
         parser.print_help()
         return Exit.USAGE

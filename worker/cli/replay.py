@@ -23,7 +23,7 @@ from worker.cli.common import (
 from worker.cli.exits import Exit
 from worker.cli.stats import latest_day, print_top
 from worker.core.pipeline import Pipeline
-from worker.knowledge.loader import KnowledgeBase
+from worker.knowledge.entry import KnowledgeBase
 from worker.metrics.collector import StoreCollector
 from worker.metrics.counters import Metrics
 from worker.metrics.endpoints import Exporter

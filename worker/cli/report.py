@@ -10,7 +10,7 @@ from typing import Any
 
 from worker.cli.common import add_kb_args, add_store_args, load_kb_or_exit, open_store_or_exit
 from worker.cli.exits import Exit
-from worker.knowledge.loader import KnowledgeBase
+from worker.knowledge.entry import KnowledgeBase
 
 HELP = """\
 Weekly trend report computed with pandas from the store: occurrences per entry per ISO

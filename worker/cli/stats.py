@@ -11,7 +11,7 @@ import orjson
 
 from worker.cli.common import add_store_args, open_store_or_exit
 from worker.cli.exits import Exit
-from worker.knowledge.loader import KnowledgeBase
+from worker.knowledge.entry import KnowledgeBase
 from worker.knowledge.schema import FAILURE_KINDS
 from worker.store.store import EntryTotal, Store
 

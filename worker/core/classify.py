@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import re2
 
 from worker.core import matcher
-from worker.knowledge.loader import Entry, KnowledgeBase
+from worker.knowledge.entry import Entry, KnowledgeBase
 from worker.model import Block, Match
 
 

@@ -9,11 +9,9 @@ extracted with RE2 only for the few patterns that hit.
 from __future__ import annotations
 
 import hashlib
-import os
 import platform
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 import re2
@@ -36,6 +34,23 @@ class PatternSet(Protocol):
     def offsets(self, data: bytes) -> list[int]:
         """End offsets of hits in bytes, ascending (may over-report)."""
         ...
+
+
+class DatabaseCache(Protocol):
+    """Compiled Hyperscan databases by key, kept between processes (cache.py: on disk)."""
+
+    def load(self, key: str) -> bytes | None: ...
+
+    def save(self, key: str, data: bytes) -> None: ...
+
+
+_cache: DatabaseCache | None = None
+
+
+def use_cache(cache: DatabaseCache | None) -> None:
+    """Keep compiled databases in cache from now on (the commands install one at start)."""
+    global _cache
+    _cache = cache
 
 
 class Re2Set:
@@ -116,36 +131,25 @@ class HyperscanSet:
 
 
 def _database(exprs: list[bytes], flags: int) -> Any:
-    """A compiled block-mode database, from the on-disk cache when the same patterns were
-    compiled before on this kind of machine: compiling the KB takes most of a second,
-    on every start of every command. The cache is only an optimisation: any problem
-    reading or writing it means compiling, never an error."""
-    digest = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), platform.machine(), flags,
-                                  exprs)).encode()).hexdigest()[:32]
-    path = cache_dir() / "hyperscan" / f"{digest}.db"
-    try:
-        loaded = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
-        loaded.scratch = hyperscan.Scratch(loaded)  # compile() makes one; loadb() does not
-        return loaded
-    except Exception:  # noqa: BLE001 - missing, stale or from another CPU: compile
-        pass
+    """A compiled block-mode database, from the cache when the same patterns were compiled
+    before on this kind of machine: compiling the KB takes most of a second, on every
+    start of every command. The cache is only an optimisation: a missing, stale or
+    foreign entry means compiling, never an error."""
+    key = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), platform.machine(), flags,
+                               exprs)).encode()).hexdigest()[:32]
+    data = _cache.load(key) if _cache is not None else None
+    if data is not None:
+        try:
+            loaded = hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK)
+            loaded.scratch = hyperscan.Scratch(loaded)  # compile() makes one; loadb() does not
+            return loaded
+        except Exception:  # noqa: BLE001 - stale or from another CPU: compile
+            pass
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[flags] * len(exprs))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(hyperscan.dumpb(db))
-        tmp.replace(path)  # atomic: a concurrent reader sees the old file or the new one
-    except OSError:
-        pass
+    if _cache is not None:
+        _cache.save(key, hyperscan.dumpb(db))
     return db
-
-
-def cache_dir() -> Path:
-    """$TFPULSE_CACHE_DIR, else $XDG_CACHE_HOME/tfpulse, else ~/.cache/tfpulse."""
-    if os.environ.get("TFPULSE_CACHE_DIR"):
-        return Path(os.environ["TFPULSE_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tfpulse"
 
 
 def to_hyperscan(regex: str) -> str:

@@ -66,10 +66,3 @@ def normalize_line(raw: str) -> tuple[str, str | None]:
         frame = line[0]
         line = _FRAME.sub("", line, count=1)
     return line.strip(), frame
-
-
-def split_lines(message: str) -> list[str]:
-    """Split an event message that may carry several lines (CRLF or LF)."""
-    if "\n" not in message:
-        return [message]
-    return message.split("\n")

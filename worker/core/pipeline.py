@@ -1,10 +1,10 @@
-"""The core pipeline: events in, occurrences out. No I/O.
+"""The core pipeline: events in, occurrences out; prefilter and routing. No I/O.
 
-    event ─> split lines ─> prefilter ─> normalize + blocks ─> classify ─> occurrence
+    event ─> prefilter ─> normalize + blocks ─> aggregate (classify, count once, redact)
 
 Most CI log lines are ordinary output. A line is only normalized and fed to the block
-assembler when its job has a block open or when a cheap literal prefilter says it may
-start one; everything else costs one regex search on the raw text.
+assembler when its job has a block open or when a cheap prefilter scan says it may
+start one or show a dead end; everything else costs its share of one scan per chunk.
 
 Sources (Kafka, files) call `process` per event with the event's source position, then
 `take()` a Batch to write in one store transaction. The batch's positions never pass the
@@ -14,31 +14,41 @@ first line of a block still open, so a crash loses nothing (see model.Batch).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate
-from typing import Any
-
-import re2
+from typing import Any, Protocol
 
 from worker.core import matcher
+from worker.core.aggregate import Aggregator
 from worker.core.blocks import TRIGGER, BlockAssembler
 from worker.core.classify import Classifier
-from worker.core.redact import redact
-from worker.core.template import template_of
-from worker.decode.batch import DecodedBatch
-from worker.knowledge.loader import KnowledgeBase
-from worker.model import (
-    Batch,
-    Block,
-    DeadEndAttempt,
-    Event,
-    JobInfo,
-    JobKey,
-    Match,
-    Occurrence,
-    occurrence_key,
-)
+from worker.knowledge.entry import KnowledgeBase
+from worker.model import Batch, Event, JobKey, Match
+
+
+class RecordBatch(Protocol):
+    """What process_batch reads of decoded records (decode/batch.py's DecodedBatch):
+    parallel columns, row i being the i-th valid record of one source partition."""
+
+    @property
+    def jobs(self) -> Sequence[tuple[str, str, int, str]]: ...
+    @property
+    def messages(self) -> list[str]: ...
+    @property
+    def positions(self) -> Sequence[int]: ...
+    @property
+    def special(self) -> Mapping[int, Event]: ...  # rows that need the per-event path
+    @property
+    def errors(self) -> Sequence[Any]: ...  # records that did not decode
+    @property
+    def next_position(self) -> int: ...
+    @property
+    def numbered(self) -> bool: ...  # every row has a line_number
+
+    def __len__(self) -> int: ...
+    def latest(self) -> float: ...
+    def time(self, i: int) -> float: ...
+    def event(self, i: int) -> Event: ...
 
 
 class Pipeline:
@@ -50,25 +60,34 @@ class Pipeline:
         self.kb = kb
         self.classifier = classifier or Classifier(kb)
         self.blocks = assembler or BlockAssembler(max_jobs=max_jobs)
-        self._signals = _compile_signals(kb)
+        self.aggregate = Aggregator(kb, self.classifier, repo_entries, max_jobs)
+        self._signals = self.aggregate.signals
         # One prefilter scan per chunk of lines flags those that may start a block or show
         # a dead end (offsets only, never confirmed: feeding a line is cheap).
         self._scanner = matcher.build([TRIGGER] + [r.pattern for _, r, _ in self._signals])
-        # Which signal a flagged line shows: a scan of its own, as confirming the trigger
-        # (a long case-insensitive alternation) on every flagged line cost more than the rest.
-        self._signal_scanner = matcher.build([r.pattern for _, r, _ in self._signals])
-        self._repo_entries: set[tuple[str, str]] = set(repo_entries)
-        self._info: OrderedDict[JobKey, JobInfo] = OrderedDict()
-        self._max_jobs = max_jobs
         self._next: dict[Hashable, int] = {}
         self._batch = Batch()
-        self._seen: set[tuple[str, str, int, str, str]] = set()
         # Latest event time per source partition: drives the idle timeout. Event time is
         # ordered within a partition only, so one fast partition must not close the
         # blocks of a slower one.
         self.watermarks: dict[Hashable, float] = {}
-        self.matches: list[Match] = []  # every classified block, for `classify`
-        self.keep_matches = False
+
+    @property
+    def keep_matches(self) -> bool:
+        """Keep every classified block in `matches` (for `classify` and `kb test`)."""
+        return self.aggregate.keep_matches
+
+    @keep_matches.setter
+    def keep_matches(self, keep: bool) -> None:
+        self.aggregate.keep_matches = keep
+
+    @property
+    def matches(self) -> list[Match]:
+        return self.aggregate.matches
+
+    @matches.setter
+    def matches(self, matches: list[Match]) -> None:
+        self.aggregate.matches = matches
 
     # -- input -----------------------------------------------------------------------
 
@@ -82,10 +101,10 @@ class Pipeline:
         part = position[0] if position is not None else None
         if event.timestamp > self.watermarks.get(part, 0.0):
             self.watermarks[part] = event.timestamp
-        if job not in self._info:
-            self._remember(job, event)
+        if not self.aggregate.knows(job):
+            self.aggregate.remember(job, event)
         if event.kind == "job_end":
-            self._emit(self.blocks.end_job(job))
+            self.aggregate.emit(self.blocks.end_job(job))
         else:  # an empty message is a blank line: it counts, and may close a block
             self._feed_message(job, event, position)
         if position is not None:
@@ -107,7 +126,7 @@ class Pipeline:
         self._batch.events_ok += count
         return count
 
-    def process_batch(self, batch: DecodedBatch, source: Hashable
+    def process_batch(self, batch: RecordBatch, source: Hashable
                       ) -> list[tuple[int, Exception]]:
         """Feed decoded records of one source partition, in order; the fast path.
 
@@ -139,7 +158,7 @@ class Pipeline:
             self._next[source] = batch.next_position
         return failed
 
-    def _full_rows_counted(self, batch: DecodedBatch, todo: list[int]) -> Iterator[int]:
+    def _full_rows_counted(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
         """Rows for the per-event path, found lazily: a row fed may open or close a block,
         which decides for the rows after it. Skipped rows need no bookkeeping, as their
         line numbers come with them."""
@@ -159,7 +178,7 @@ class Pipeline:
             yield nxt
             i = nxt + 1
 
-    def _full_rows_counting(self, batch: DecodedBatch, todo: list[int]) -> Iterator[int]:
+    def _full_rows_counting(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
         """As _full_rows_counted, for records without line numbers: a skipped row still
         moves its job's line count on (block line numbers are counted per job)."""
         hits, blocks = set(todo), self.blocks
@@ -176,19 +195,19 @@ class Pipeline:
         self._batch.events_invalid += 1
 
     def flush_idle(self) -> None:
-        self._emit(self.blocks.flush_idle(self.watermarks))
+        self.aggregate.emit(self.blocks.flush_idle(self.watermarks))
 
     def close(self) -> None:
         """End of input: close every open block."""
-        self._emit(self.blocks.flush_all())
+        self.aggregate.emit(self.blocks.flush_all())
 
     def take(self) -> Batch:
         """What was produced since the last take, with the positions safe to store."""
         batch, self._batch = self._batch, Batch()
+        batch.occurrences, batch.dead_ends = self.aggregate.take()
         held = self.blocks.open_positions()
         for part, nxt in self._next.items():
             batch.positions[part] = min(nxt, held.get(part, nxt))
-        self._seen.clear()
         return batch
 
     # -- internals -----------------------------------------------------------------------
@@ -231,9 +250,9 @@ class Pipeline:
             return
         closed = self.blocks.feed(job, message, event.timestamp, event.line_number, position)
         if closed:
-            self._emit(closed)
+            self.aggregate.emit(closed)
         if flagged and self._signals:
-            self._dead_end_signals(job, message, event.timestamp)
+            self.aggregate.dead_end_signals(job, message, event.timestamp)
 
     def _feed_lines(self, job: JobKey, data: bytes, number: int | None, timestamp: float,
                     source: Hashable, position: tuple[Hashable, int] | None) -> int:
@@ -269,53 +288,8 @@ class Pipeline:
                 (source, line - 1) if source is not None else None)
             closed = feed(job, raw, timestamp, line, at)
             if closed:
-                self._emit(closed)
+                self.aggregate.emit(closed)
             if self._signals and k < len(ends) and ends[k] <= nl + 1:
-                self._dead_end_signals(job, raw, timestamp)
+                self.aggregate.dead_end_signals(job, raw, timestamp)
             pos, count = nl + 1, count + 1
         return count
-
-    def _remember(self, job: JobKey, event: Event) -> None:
-        self._info[job] = JobInfo(event.provider, event.pipeline, event.team)
-        if len(self._info) > self._max_jobs:
-            self._info.popitem(last=False)
-
-    def _emit(self, blocks: list[Block]) -> None:
-        for block in blocks:
-            match = self.classifier.classify(block)
-            if match is None:
-                continue
-            if self.keep_matches:
-                self.matches.append(match)
-            if match.kb_id is not None and occurrence_key(match.block.job, match.kb_id) \
-                    in self._seen:
-                continue  # classified: known without redacting and templating the text
-            occ = self._occurrence(match)
-            if occ.key in self._seen:
-                continue
-            self._seen.add(occ.key)
-            self._batch.occurrences.append(occ)
-            if occ.kb_id is not None:
-                self._repo_entries.add((block.job.repo, occ.kb_id))
-
-    def _occurrence(self, match: Match) -> Occurrence:
-        block = match.block
-        info = self._info.get(block.job, JobInfo())
-        text = redact(block.text)
-        template, template_id = ("", "") if match.kb_id else template_of(
-            tuple(redact(line) for line in block.lines[:3]))
-        fields = {k: redact(v) for k, v in match.fields.items()}
-        return Occurrence(block.job, match.kb_id, block.timestamp, info, match.category,
-                          match.tags, fields, text, template, template_id)
-
-    def _dead_end_signals(self, job: JobKey, raw: str, timestamp: float) -> None:
-        for pid in self._signal_scanner.scan(raw):  # confirmed hits
-            kb_id, _regex, signal = self._signals[pid]
-            if (job.repo, kb_id) in self._repo_entries:
-                self._batch.dead_ends.append(DeadEndAttempt(job, kb_id, signal, timestamp))
-
-
-def _compile_signals(kb: KnowledgeBase) -> list[tuple[str, Any, str]]:
-    """Dead-end signals: (kb_id, compiled RE2 regex, the dead end's action)."""
-    return [(entry.id, re2.compile(sig.regex), sig.action or sig.regex)
-            for entry in kb.entries.values() for sig in entry.dead_end_signals]

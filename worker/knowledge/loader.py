@@ -9,102 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from worker import DATA_DIR
+from worker.knowledge.entry import (
+    DEFAULT_PRIORITY,
+    DeadEndSignal,
+    Entry,
+    Example,
+    KbError,
+    KnowledgeBase,
+    Pattern,
+)
 from worker.knowledge.schema import validate_entry
 
-DEFAULT_PRIORITY = 50
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
-
-
-class KbError(Exception):
-    """The KB did not load. `problems` lists 'file:line: field: message' strings."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
-@dataclass(frozen=True, slots=True)
-class Pattern:
-    regex: str
-    multiline: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    text: str
-    fields: Mapping[str, str]
-    source: str | None
-    line: int
-
-
-@dataclass(frozen=True, slots=True)
-class DeadEndSignal:
-    regex: str
-    dead_end: int
-    action: str
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One known error. `data` keeps the whole YAML mapping for export and display."""
-
-    id: str
-    path: Path
-    category: str
-    tags: tuple[str, ...]
-    priority: int
-    patterns: tuple[Pattern, ...]
-    examples: tuple[Example, ...]
-    counter_examples: tuple[Example, ...]
-    dead_end_signals: tuple[DeadEndSignal, ...]
-    data: Mapping[str, Any]
-
-    @property
-    def title(self) -> str:
-        return str(self.data.get("signature", self.id)).splitlines()[0][:200]
-
-    def text(self, field: str, lang: str = "en") -> Any:
-        """A field in the wanted language, falling back to English."""
-        if lang != "en":
-            value = self.data.get(f"{field}_{lang}")
-            if value:
-                return value
-        return self.data.get(field)
-
-    def workarounds(self) -> list[Mapping[str, Any]]:
-        items = list(self.data.get("workarounds") or [])
-        return sorted(items, key=lambda w: -float(w.get("success_rate") or 0))
-
-    def dead_ends(self) -> list[Mapping[str, Any]]:
-        items = list(self.data.get("dead_ends") or [])
-        return sorted(items, key=lambda d: -float(d.get("fail_rate") or 0))
-
-    def has_tag(self, tag: str) -> bool:
-        return tag in self.tags
-
-
-@dataclass(frozen=True)
-class KnowledgeBase:
-    entries: Mapping[str, Entry]
-    root: Path
-    version: str  # digest of the files' content: changes whenever the KB does
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def __iter__(self) -> Iterator[Entry]:
-        return iter(self.entries.values())
-
-    def get(self, kb_id: str | None) -> Entry | None:
-        return self.entries.get(kb_id) if kb_id else None
+MASKS_FILE = DATA_DIR / "masks.yaml"
 
 
 def default_kb_dir() -> Path:
@@ -113,6 +37,13 @@ def default_kb_dir() -> Path:
     if env:
         return Path(env)
     return DATA_DIR.parent.parent / "kb"
+
+
+def load_masks(path: Path = MASKS_FILE) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The masks that template unclassified errors, in order (Python regexes: they are
+    applied to short summary lines only, never to whole logs)."""
+    rules = yaml.safe_load(path.read_text())
+    return tuple((re.compile(r["regex"]), r["repl"]) for r in rules)
 
 
 def entry_files(root: Path) -> list[Path]:
@@ -144,7 +75,7 @@ def load_kb(root: Path | None = None) -> KnowledgeBase:
         problems.append(f"{root}: no entries found (expected kb/<domain>/<slug>.yaml files)")
     if problems:
         raise KbError(problems)
-    return KnowledgeBase(entries, root, digest.hexdigest()[:12])
+    return KnowledgeBase(entries, root, digest.hexdigest()[:12], load_masks())
 
 
 def load_entry(path: Path, root: Path, text: str) -> tuple[Entry | None, list[str]]:

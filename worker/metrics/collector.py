@@ -13,7 +13,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from worker.knowledge.loader import KnowledgeBase
+from worker.knowledge.entry import KnowledgeBase
 
 
 class StoreCollector(Collector):

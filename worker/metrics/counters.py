@@ -13,7 +13,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from worker import __version__
-from worker.knowledge.loader import KnowledgeBase
+from worker.knowledge.entry import KnowledgeBase
 from worker.model import Batch, DeadEndAttempt, Occurrence
 
 OTHER = "other"

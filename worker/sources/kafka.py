@@ -34,7 +34,7 @@ from worker.core.blocks import BlockAssembler
 from worker.core.pipeline import Pipeline
 from worker.decode.batch import decode_values
 from worker.decode.contract import DecodeOptions
-from worker.knowledge.loader import KnowledgeBase
+from worker.knowledge.entry import KnowledgeBase
 from worker.metrics.counters import Metrics
 from worker.model import Partition
 from worker.retry import RetryPolicy, retry

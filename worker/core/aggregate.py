@@ -1,0 +1,112 @@
+"""From closed blocks to occurrences: classify, count once, redact, template; dead ends.
+
+The pipeline routes lines and closes blocks; this stage turns each closed block into at
+most one Occurrence per job run attempt and entry (the dedupe key; the store's primary
+key makes it hold across batches and restarts), with its secrets redacted and, when no
+entry matched, the template that groups it with its recurrences. It also recognises the
+KB's dead-end signals in the lines the prefilter flags, counted only in repos where
+their entry already occurred.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+import re2
+
+from worker.core import matcher
+from worker.core.classify import Classifier
+from worker.core.redact import redact
+from worker.core.template import template_of
+from worker.knowledge.entry import KnowledgeBase
+from worker.model import (
+    Block,
+    DeadEndAttempt,
+    Event,
+    JobInfo,
+    JobKey,
+    Match,
+    Occurrence,
+    occurrence_key,
+)
+
+
+class Aggregator:
+    """Occurrences and dead-end attempts of the current batch; `take()` hands them over."""
+
+    def __init__(self, kb: KnowledgeBase, classifier: Classifier,
+                 repo_entries: Iterable[tuple[str, str]] = (), max_jobs: int = 20_000):
+        self.classifier = classifier
+        self._masks = kb.masks
+        # Dead-end signals: (kb_id, compiled RE2 regex, the dead end's action).
+        self.signals: list[tuple[str, Any, str]] = [
+            (entry.id, re2.compile(sig.regex), sig.action or sig.regex)
+            for entry in kb.entries.values() for sig in entry.dead_end_signals]
+        # Which signal a flagged line shows: a scan of its own, as confirming the
+        # pipeline's trigger (a long case-insensitive alternation) on every flagged line
+        # cost more than the rest.
+        self._signal_scanner = matcher.build([r.pattern for _, r, _ in self.signals])
+        self._repo_entries: set[tuple[str, str]] = set(repo_entries)
+        self._info: OrderedDict[JobKey, JobInfo] = OrderedDict()
+        self._max_jobs = max_jobs
+        self._seen: set[tuple[str, str, int, str, str]] = set()
+        self._occurrences: list[Occurrence] = []
+        self._dead_ends: list[DeadEndAttempt] = []
+        self.matches: list[Match] = []  # every classified block, for `classify`
+        self.keep_matches = False
+
+    def knows(self, job: JobKey) -> bool:
+        return job in self._info
+
+    def remember(self, job: JobKey, event: Event) -> None:
+        """What a job's first event says of it, carried onto its occurrences."""
+        self._info[job] = JobInfo(event.provider, event.pipeline, event.team)
+        if len(self._info) > self._max_jobs:
+            self._info.popitem(last=False)
+
+    def emit(self, blocks: list[Block]) -> None:
+        for block in blocks:
+            match = self.classifier.classify(block)
+            if match is None:
+                continue
+            if self.keep_matches:
+                self.matches.append(match)
+            if match.kb_id is not None and occurrence_key(match.block.job, match.kb_id) \
+                    in self._seen:
+                continue  # classified: known without redacting and templating the text
+            occ = self._occurrence(match)
+            if occ.key in self._seen:
+                continue
+            self._seen.add(occ.key)
+            self._occurrences.append(occ)
+            if occ.kb_id is not None:
+                self._repo_entries.add((block.job.repo, occ.kb_id))
+
+    def dead_end_signals(self, job: JobKey, raw: str, timestamp: float) -> None:
+        """A flagged line: the dead ends it shows, of entries already seen in its repo."""
+        if not self.signals:
+            return
+        for pid in self._signal_scanner.scan(raw):  # confirmed hits
+            kb_id, _regex, signal = self.signals[pid]
+            if (job.repo, kb_id) in self._repo_entries:
+                self._dead_ends.append(DeadEndAttempt(job, kb_id, signal, timestamp))
+
+    def take(self) -> tuple[list[Occurrence], list[DeadEndAttempt]]:
+        """What was found since the last take; the dedupe of a batch starts afresh (the
+        store's keys dedupe across batches)."""
+        found = self._occurrences, self._dead_ends
+        self._occurrences, self._dead_ends = [], []
+        self._seen.clear()
+        return found
+
+    def _occurrence(self, match: Match) -> Occurrence:
+        block = match.block
+        info = self._info.get(block.job, JobInfo())
+        text = redact(block.text)
+        template, template_id = ("", "") if match.kb_id else template_of(
+            tuple(redact(line) for line in block.lines[:3]), self._masks)
+        fields = {k: redact(v) for k, v in match.fields.items()}
+        return Occurrence(block.job, match.kb_id, block.timestamp, info, match.category,
+                          match.tags, fields, text, template, template_id)
