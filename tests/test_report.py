@@ -15,12 +15,14 @@ import pandas as pd
 import pytest
 
 from worker.model import Batch, DeadEndAttempt, JobInfo, JobKey, Occurrence
-from worker.report.build import Frames, build_report, compute_report, read_frames
+from worker.report.build import compute_report
 from worker.report.calc import Window, default_chronic_weeks, lifecycle_status
 from worker.report.html import render_html
 from worker.report.permissions import cloud_of
+from worker.report.read import Frames, read_frames
 from worker.report.render import render_markdown, write_csv
 from worker.report.tables import kb_field
+from worker.report.write import build_report
 from worker.store.store import open_store
 
 AS_OF = date(2024, 6, 12)

@@ -83,7 +83,8 @@ def run_replay(args: argparse.Namespace) -> int:
     if args.top:
         print_top(store, kb, args.top)
     if args.report:
-        from worker.cli.report import write_report
+        from worker.report.write import write_report
+
         as_of = latest_day(store) or date.today()
         write_report(store, kb, args.report, weeks=args.weeks, as_of=as_of)
         print(f"weekly report ({args.weeks} weeks to {as_of}) written to {args.report}",

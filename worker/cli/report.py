@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from worker.cli.common import add_kb_args, add_store_args, load_kb_or_exit, open_store_or_exit
 from worker.cli.exits import Exit
-from worker.knowledge.entry import KnowledgeBase
 
 HELP = """\
 Weekly trend report computed with pandas from the store: occurrences per entry per ISO
@@ -42,9 +40,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from worker.report.write import format_of, write_report  # pandas, matplotlib: on use
+
     kb = load_kb_or_exit(args)
     store = open_store_or_exit(args.store)
-    fmt = args.format or _format_of(args.out)
+    fmt = args.format or format_of(args.out)
     if fmt == "csv" and args.out == "-":
         print("tfpulse report: --format csv needs --out FOLDER", file=sys.stderr)
         return Exit.USAGE
@@ -55,40 +55,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"report ({args.weeks} weeks to {as_of}) written: {', '.join(written)}",
               file=sys.stderr)
     return Exit.OK
-
-
-def _format_of(out: str) -> str:
-    suffix = Path(out).suffix.lower()
-    return {".html": "html", ".htm": "html", ".md": "md", ".csv": "csv"}.get(
-        suffix, "csv" if out != "-" and Path(out).is_dir() else "md")
-
-
-def kb_info(kb: KnowledgeBase) -> dict[str, dict[str, Any]]:
-    """What the report shows of each entry."""
-    info = {}
-    for e in kb:
-        best = e.workarounds()[0] if e.workarounds() else {}
-        info[e.id] = {"title": e.title, "tags": list(e.tags), "category": e.category,
-                      "root_cause": e.data.get("root_cause", ""),
-                      "workaround": best.get("action", "")}
-    return info
-
-
-def write_report(store: Any, kb: KnowledgeBase, out: str, *, weeks: int, as_of: date,
-                 fmt: str | None = None, repo: str | None = None,
-                 team: str | None = None) -> list[str]:
-    from worker.report.build import build_report
-    from worker.report.html import render_html
-    from worker.report.render import render_markdown, write_csv
-
-    fmt = fmt or _format_of(out)
-    report = build_report(store, kb_info(kb), weeks=weeks, as_of=as_of, repo=repo, team=team)
-    if fmt == "csv":
-        return [str(p) for p in write_csv(report, out)]
-    text = render_html(report) if fmt == "html" else render_markdown(report)
-    if out == "-":
-        sys.stdout.write(text)
-        return ["-"]
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(text, encoding="utf-8")
-    return [out]

@@ -26,36 +26,46 @@ CATEGORIES = frozenset({
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)+$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
 
+# The top-level keys, in the order problems are reported: key, required or optional, type.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "text": (str,), "text?": (str, type(None)), "int": (int,), "int?": (int, type(None)),
+    "number?": (int, float, type(None)), "list": (list,), "mapping": (dict,),
+}
+_KEYS = """
+    id                required  text
+    signature         required  text
+    signature_zh      optional  text?
+    regex             optional  text?
+    domain            required  text
+    category          required  text
+    subcategory       optional  text?
+    root_cause        required  text
+    root_cause_type   optional  text?
+    root_cause_zh     optional  text?
+    versions          optional  list
+    os_specific       optional  mapping
+    dead_ends         required  list
+    workarounds       required  list
+    workarounds_zh    optional  list
+    fix_rate          optional  number?
+    confidence        optional  number?
+    evidence_count    optional  int?
+    first_seen        optional  text?
+    verification      optional  text?
+    official_docs     optional  list
+    tags              required  list
+    priority          optional  int
+    patterns          required  list
+    examples          required  list
+    counter_examples  required  list
+    dead_end_signals  optional  list
+"""
 # key -> (required, accepted types)
 TOP_LEVEL: dict[str, tuple[bool, tuple[type, ...]]] = {
-    "id": (True, (str,)),
-    "signature": (True, (str,)),
-    "signature_zh": (False, (str, type(None))),
-    "regex": (False, (str, type(None))),
-    "domain": (True, (str,)),
-    "category": (True, (str,)),
-    "subcategory": (False, (str, type(None))),
-    "root_cause": (True, (str,)),
-    "root_cause_type": (False, (str, type(None))),
-    "root_cause_zh": (False, (str, type(None))),
-    "versions": (False, (list,)),
-    "os_specific": (False, (dict,)),
-    "dead_ends": (True, (list,)),
-    "workarounds": (True, (list,)),
-    "workarounds_zh": (False, (list,)),
-    "fix_rate": (False, (int, float, type(None))),
-    "confidence": (False, (int, float, type(None))),
-    "evidence_count": (False, (int, type(None))),
-    "first_seen": (False, (str, type(None))),
-    "verification": (False, (str, type(None))),
-    "official_docs": (False, (list,)),
-    "tags": (True, (list,)),
-    "priority": (False, (int,)),
-    "patterns": (True, (list,)),
-    "examples": (True, (list,)),
-    "counter_examples": (True, (list,)),
-    "dead_end_signals": (False, (list,)),
+    key: (need == "required", _TYPES[kind])
+    for key, need, kind in (line.split() for line in _KEYS.strip().splitlines())
 }
+
 ITEM_KEYS = {
     "versions": {"version", "introduced", "deprecated", "removed", "behavior_change", "status"},
     "dead_ends": {"action", "why_fails", "fail_rate", "condition", "sources"},

@@ -72,6 +72,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
+
+def _job_run_attempt() -> list[Column[Any]]:
+    """The job run attempt a row belongs to: the first part of its primary key."""
+    return [Column("repo", String, primary_key=True), Column("run_id", String, primary_key=True),
+            Column("run_attempt", Integer, primary_key=True),
+            Column("job", String, primary_key=True)]
+
+
 meta = Table(
     "meta",
     metadata,
@@ -82,10 +90,7 @@ meta = Table(
 occurrences = Table(
     "occurrences",
     metadata,
-    Column("repo", String, primary_key=True),
-    Column("run_id", String, primary_key=True),
-    Column("run_attempt", Integer, primary_key=True),
-    Column("job", String, primary_key=True),
+    *_job_run_attempt(),
     # kb_id, or "unclassified:" + template_id: one row per entry per job run attempt.
     Column("entry_key", String, primary_key=True),
     Column("kb_id", String, nullable=True),
@@ -120,10 +125,7 @@ unclassified_templates = Table(
 dead_end_attempts = Table(
     "dead_end_attempts",
     metadata,
-    Column("repo", String, primary_key=True),
-    Column("run_id", String, primary_key=True),
-    Column("run_attempt", Integer, primary_key=True),
-    Column("job", String, primary_key=True),
+    *_job_run_attempt(),
     Column("kb_id", String, primary_key=True),
     Column("signal", String, primary_key=True),
     Column("seen_at", UTCDateTime, nullable=False),

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError
 
+from worker.config import DEFAULTS
 from worker.model import Batch, DeadEndAttempt, Occurrence
 from worker.store import schema as s
 from worker.store.retry import with_retries
@@ -48,7 +49,7 @@ __all__ = [
     "to_datetime",
 ]
 
-DEFAULT_URL = "sqlite:///tfpulse.db"
+DEFAULT_URL = DEFAULTS.store  # the `store` key of worker/config.py
 
 
 @dataclass(frozen=True, slots=True)

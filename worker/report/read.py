@@ -1,0 +1,57 @@
+"""Read what a report is computed from: three store tables, with pandas.read_sql.
+
+The only I/O of the report; filtered by repo and team in SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine
+
+OCC_COLUMNS = ("repo", "run_id", "run_attempt", "job", "kb_id", "team", "category", "tags",
+               "principal", "action", "resource", "first_seen", "template_id")
+DEAD_COLUMNS = ("repo", "run_id", "run_attempt", "job", "kb_id", "signal", "seen_at")
+TEMPLATE_COLUMNS = ("template_id", "template", "example", "occurrences", "first_seen", "last_seen")
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The raw rows a report is computed from (one DataFrame per store table)."""
+
+    occurrences: pd.DataFrame
+    templates: pd.DataFrame
+    dead_ends: pd.DataFrame
+
+
+def _engine(store: Any) -> Engine:
+    """An Engine from an Engine, a store object with `.engine`, or a database URL."""
+    if isinstance(store, str):
+        return create_engine(store)
+    return getattr(store, "engine", store)
+
+
+def _read(engine: Engine, table: str, columns: tuple[str, ...], where: dict[str, str]) -> pd.DataFrame:
+    if not inspect(engine).has_table(table):
+        return pd.DataFrame(columns=list(columns))
+    sql = f"SELECT {', '.join(columns)} FROM {table}"
+    if where:
+        sql += " WHERE " + " AND ".join(f"{column} = :{column}" for column in where)
+    with engine.connect() as conn:
+        return pd.read_sql(text(sql), conn, params=where)
+
+
+def read_frames(store: Any, *, repo: str | None = None, team: str | None = None) -> Frames:
+    """Read the occurrences (whole history: needed for "new" and "regressed"), the
+    unclassified templates and the dead-end attempts, filtered by repo and team in SQL."""
+    engine = _engine(store)
+    where = {k: v for k, v in (("repo", repo), ("team", team)) if v is not None}
+    return Frames(
+        occurrences=_read(engine, "occurrences", OCC_COLUMNS, where),
+        templates=_read(engine, "unclassified_templates", TEMPLATE_COLUMNS, {}),
+        dead_ends=_read(engine, "dead_end_attempts", DEAD_COLUMNS,
+                        {"repo": repo} if repo is not None else {}),
+    )
