@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from worker.cli.exits import Exit
-from worker.knowledge.loader import KbError, KnowledgeBase, default_kb_dir, load_kb
+from worker.config import DEFAULTS
+from worker.knowledge.entry import KbError, KnowledgeBase
+from worker.knowledge.loader import default_kb_dir, load_kb
 
 if TYPE_CHECKING:
     from worker.store.store import Store
 
-DEFAULT_STORE = "sqlite:///tfpulse.db"
+DEFAULT_STORE = DEFAULTS.store  # the `store` key's default, written once in worker/config.py
 
 
 def settle_heap() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from worker.cli.exits import Exit
+from worker.config import DEFAULTS
 from worker.decode.contract import record_key_of
 from worker.sources.files import open_binary
 
@@ -20,8 +21,9 @@ def register(sub: Any) -> None:
                        description="Send JSONL events (gzip is fine) to Kafka, keyed "
                                    "repo/run_id/job so each job stays ordered on one partition.")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--bootstrap-servers", default="127.0.0.1:9092", metavar="HOST:PORT")
-    p.add_argument("--topic", default="ci-logs")
+    p.add_argument("--bootstrap-servers", default=DEFAULTS.kafka_bootstrap_servers,
+                   metavar="HOST:PORT")
+    p.add_argument("--topic", default=DEFAULTS.kafka_topic)
     p.add_argument("--rate", type=float, default=0.0,
                    help="events per second (0: as fast as possible)")
     p.add_argument("--lines-per-event", type=int, default=1, metavar="N",

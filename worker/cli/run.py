@@ -16,14 +16,17 @@ from worker.config import ConfigError, describe, load_config
 log = logging.getLogger("tfpulse.run")
 
 HELP = f"""\
-Consume CI log events from Kafka (topic `ci-logs` by default), find and classify the
+Consume CI log events from Kafka (the kafka_topic key below), find and classify the
 Terraform failures, store each occurrence once with its first/last seen, and serve
 /metrics, /healthz and /readyz. Invalid events go to the dead-letter topic
 (<topic>.dlq) with a `tfpulse-reason` header. SIGTERM or Ctrl-C: finish the current
 batch, store it with its offsets, and exit.
 
 Configuration: defaults < --config FILE (YAML) < TFPULSE_<KEY> environment < flags.
-Keys:
+In the file a key may sit in its section: `kafka: {{topic: x}}` is kafka_topic; an
+unknown key is an error. Each key: `name: type = default  $ENVIRONMENT_VARIABLE`, then
+what it does (docs/configuration.md has the same table and an example file).
+
 {describe()}
 """
 
@@ -31,14 +34,16 @@ Keys:
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="the Kafka consumer worker", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", metavar="FILE", help="YAML config file")
-    p.add_argument("--bootstrap-servers", dest="kafka_bootstrap_servers", metavar="HOST:PORT")
-    p.add_argument("--topic", dest="kafka_topic")
-    p.add_argument("--group-id", dest="kafka_group_id")
-    p.add_argument("--store", dest="store", metavar="URL")
+    p.add_argument("--config", metavar="FILE", help="YAML config file (keys above)")
+    p.add_argument("--bootstrap-servers", dest="kafka_bootstrap_servers", metavar="HOST:PORT",
+                   help="sets kafka_bootstrap_servers")
+    p.add_argument("--topic", dest="kafka_topic", metavar="TOPIC", help="sets kafka_topic")
+    p.add_argument("--group-id", dest="kafka_group_id", metavar="GROUP",
+                   help="sets kafka_group_id")
+    p.add_argument("--store", dest="store", metavar="URL", help="sets store")
     p.add_argument("--metrics-address", dest="metrics_address", metavar="HOST:PORT",
-                   help="'' to disable the HTTP endpoint")
-    p.add_argument("--kb", dest="kb", metavar="DIR")
+                   help="sets metrics_address; '' disables the HTTP endpoint")
+    p.add_argument("--kb", dest="kb", metavar="DIR", help="sets kb")
     p.set_defaults(func=run)
 
 

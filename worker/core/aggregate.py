@@ -17,6 +17,7 @@ from typing import Any
 import re2
 
 from worker.core import matcher
+from worker.core.blocks import BlockAssembler
 from worker.core.classify import Classifier
 from worker.core.redact import redact
 from worker.core.template import template_of
@@ -37,7 +38,7 @@ class Aggregator:
     """Occurrences and dead-end attempts of the current batch; `take()` hands them over."""
 
     def __init__(self, kb: KnowledgeBase, classifier: Classifier,
-                 repo_entries: Iterable[tuple[str, str]] = (), max_jobs: int = 20_000):
+                 repo_entries: Iterable[tuple[str, str]] = (), max_jobs: int = BlockAssembler.max_jobs):
         self.classifier = classifier
         self._masks = kb.masks
         # Dead-end signals: (kb_id, compiled RE2 regex, the dead end's action).

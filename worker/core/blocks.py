@@ -40,7 +40,7 @@ WEAK_START = re.compile(
     r"|unable to|not found|no valid|expired|invalid|not authorized|does not have"
     r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
     r"|timed out|conflict",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
 # Every line that STRONG_START or WEAK_START can accept contains a match of TRIGGER (RE2
 # syntax, byte-safe: multi-byte frame characters as alternatives, not a class). The pipeline

@@ -56,7 +56,7 @@ class Pipeline:
 
     def __init__(self, kb: KnowledgeBase, classifier: Classifier | None = None,
                  assembler: BlockAssembler | None = None,
-                 repo_entries: Iterable[tuple[str, str]] = (), max_jobs: int = 20_000):
+                 repo_entries: Iterable[tuple[str, str]] = (), max_jobs: int = BlockAssembler.max_jobs):
         self.kb = kb
         self.classifier = classifier or Classifier(kb)
         self.blocks = assembler or BlockAssembler(max_jobs=max_jobs)
