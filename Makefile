@@ -14,6 +14,7 @@ DEMO_DB ?= tfpulse-demo.db
 help:
 	@echo "make demo    replay the sample CI stream into SQLite, print the top failures, write the weekly report"
 	@echo "make test    install everything needed, then lint, type-check, kb lint/test and pytest"
+	@echo "make unit    run the tests that need no service (no Kafka, PostgreSQL, Prometheus, Chromium)"
 	@echo "make bench   run the benchmarks (see benchmarks/README.md)"
 
 $(VENV)/.installed: pyproject.toml
@@ -45,10 +46,13 @@ kb-check: venv
 pytest: venv
 	$(PY) -m pytest -p no:cacheprovider -ra
 
+unit: venv
+	$(PY) -m pytest -p no:cacheprovider -ra -m "not kafka and not postgres and not prometheus and not chromium"
+
 test: deps venv lint typecheck kb-check pytest
 
 bench: venv deps
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache $(DEMO_DB) weekly-report.html
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis $(DEMO_DB) weekly-report.html

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from worker.core.classify import Classifier  # noqa: E402
 from worker.core.pipeline import Pipeline  # noqa: E402
-from worker.kbtools.check import run_text  # noqa: E402
+from worker.kbtools.test import run_text  # noqa: E402
 from worker.knowledge.loader import load_kb  # noqa: E402
 
 

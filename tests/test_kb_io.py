@@ -1,4 +1,5 @@
-"""`tfpulse kb export | import`: ErrorCanon JSON out and in (worker/kb_io.py)."""
+"""`tfpulse kb export | import`: ErrorCanon JSON out and in (worker/cli/kb_io.py,
+worker/kbtools/canon.py, worker/kbtools/importer.py)."""
 
 import copy
 import json
@@ -7,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from worker.cli.kb_io import check_written, plan_import
 from worker.cli.main import main
-from worker.kbtools import check as kb_check
+from worker.kbtools import lint as kb_lint
+from worker.kbtools import test as kb_test
 from worker.kbtools.canon import (
     CANON_FIELDS,
     EXT,
@@ -18,6 +19,7 @@ from worker.kbtools.canon import (
     derive_tags,
     to_canon,
 )
+from worker.kbtools.importer import check_written, plan_import
 from worker.knowledge.loader import load_kb
 
 KB = Path(__file__).parent.parent / "kb"
@@ -134,7 +136,7 @@ def test_import_both_shapes_gives_an_honest_starting_point(tmp_path: Path) -> No
     assert flat.data["versions"] == FLAT["versions"]
     lint_ok, test_ok = check_written(kb_dir, [e.path for e in kb])
     assert (lint_ok, test_ok) == (3, 3)
-    assert kb_check.lint(kb_dir)[1].ok and kb_check.test(kb).ok
+    assert kb_lint.lint(kb_dir)[1].ok and kb_test.test(kb).ok
 
 
 def test_unsafe_published_regex_falls_back_to_the_escaped_signature(tmp_path: Path) -> None:

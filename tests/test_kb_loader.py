@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.kbtools.check import can_match_newline, lint
+from worker.kbtools.lint import can_match_newline, lint
 from worker.knowledge.loader import KbError, load_kb
 
 GOOD = (Path(__file__).parent.parent / "kb" / "policy" /

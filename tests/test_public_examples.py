@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from worker.core.pipeline import Pipeline
-from worker.kbtools.check import run_text
+from worker.kbtools.test import run_text
 
 DATA = Path(__file__).parent / "data" / "terraform-errors-public.jsonl"
 CASES = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]

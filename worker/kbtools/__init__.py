@@ -1,1 +1,2 @@
-"""Tools over the knowledge base: lint, test, ErrorCanon import and export."""
+"""Tools over the knowledge base: lint (lint.py), test (test.py), ErrorCanon import and
+export (canon.py, importer.py)."""

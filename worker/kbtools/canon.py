@@ -18,7 +18,7 @@ from typing import Any
 import re2
 
 from worker.core import matcher
-from worker.kbtools.check import can_match_newline
+from worker.kbtools.lint import can_match_newline
 from worker.knowledge.schema import CATEGORIES, validate_entry
 
 CANON_FIELDS = (

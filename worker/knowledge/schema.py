@@ -138,17 +138,19 @@ def _check_identity(data: dict[str, Any], expected_id: str) -> list[SchemaError]
     return errs
 
 
+def _item_shape(key: str, i: int, item: Any, not_a_mapping: str) -> list[SchemaError]:
+    """An item of a list field must be a mapping with known keys only."""
+    if not isinstance(item, dict):
+        return [SchemaError((key, i), not_a_mapping)]
+    return [SchemaError((key, i, k), f"unknown key; allowed: {sorted(ITEM_KEYS[key])}")
+            for k in item if k not in ITEM_KEYS[key]]
+
+
 def _check_items(data: dict[str, Any]) -> list[SchemaError]:
     errs = []
     for key in ("versions", "dead_ends", "workarounds", "dead_end_signals"):
         for i, item in enumerate(data.get(key) or []):
-            if not isinstance(item, dict):
-                errs.append(SchemaError((key, i), "must be a mapping"))
-                continue
-            for k in item:
-                if k not in ITEM_KEYS[key]:
-                    errs.append(SchemaError((key, i, k), f"unknown key; allowed: "
-                                            f"{sorted(ITEM_KEYS[key])}"))
+            errs.extend(_item_shape(key, i, item, "must be a mapping"))
     for key, rate in (("dead_ends", "fail_rate"), ("workarounds", "success_rate")):
         items = data.get(key) or []
         if not items:
@@ -214,13 +216,10 @@ def _check_examples(data: dict[str, Any]) -> list[SchemaError]:
         if len(items) < minimum:
             errs.append(SchemaError((key,), f"at least {minimum} required"))
         for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                errs.append(SchemaError((key, i), "must be a mapping {text, fields?, source?}"))
+            shape = _item_shape(key, i, item, "must be a mapping {text, fields?, source?}")
+            errs.extend(shape)
+            if shape and not isinstance(item, dict):
                 continue
-            for k in item:
-                if k not in ITEM_KEYS[key]:
-                    errs.append(SchemaError((key, i, k), f"unknown key; allowed: "
-                                            f"{sorted(ITEM_KEYS[key])}"))
             if not isinstance(item.get("text"), str) or not item["text"].strip():
                 errs.append(SchemaError((key, i, "text"), "the log text is required"))
             fields = item.get("fields")

@@ -1,26 +1,19 @@
-"""`tfpulse kb lint` and `tfpulse kb test`: prove the knowledge base, entry by entry.
-
-lint: the schema (via load_kb), every pattern compiles in RE2 and in Hyperscan, and a
-pattern that can match a newline says `multiline: true`.
-test: every example, run through the whole pipeline as a job's log, is classified as its
-entry with the fields it lists; no counter-example is matched by its entry; an example
-claimed by another entry is reported as stolen.
+"""`tfpulse kb lint`: the schema (via load_kb), every pattern compiles in RE2 and in
+Hyperscan, a pattern that can match a newline says `multiline: true`, and no dead-end
+signal matches an ordinary CI line.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import re2
 
 from worker import DATA_DIR
 from worker.core import matcher
-from worker.core.classify import Classifier
-from worker.core.pipeline import Pipeline
-from worker.knowledge.loader import Entry, KbError, KnowledgeBase, load_kb
-from worker.model import Event, Match
+from worker.kbtools.report import CheckReport
+from worker.knowledge.entry import KbError, KnowledgeBase
+from worker.knowledge.loader import load_kb
 
 ORDINARY_LINES = DATA_DIR / "ordinary-lines.txt"
 
@@ -30,16 +23,6 @@ try:  # Python's own parser of regex syntax: RE2 syntax is (nearly) a subset of 
 except ImportError:  # pragma: no cover - Python < 3.11
     import sre_constants as sre_c
     import sre_parse
-
-
-@dataclass
-class CheckReport:
-    problems: list[str] = field(default_factory=list)
-    checked: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def lint(root: Path) -> tuple[KnowledgeBase | None, CheckReport]:
@@ -129,62 +112,3 @@ def _set_has_newline(items: list[tuple[object, object]]) -> bool:
         elif name == "CATEGORY":
             hit = hit or str(arg) in _NL_CATEGORIES
     return hit != negate
-
-
-def run_text(pipeline: Pipeline, text: str) -> list[Match]:
-    """Run one job's raw log text through the pipeline; every Match produced."""
-    pipeline.keep_matches = True
-    pipeline.matches = []
-    for n, line in enumerate(text.split("\n"), start=1):
-        pipeline.process(Event(message=line, timestamp=0.0, line_number=n))
-    pipeline.close()
-    pipeline.take()
-    return pipeline.matches
-
-
-def test(kb: KnowledgeBase, classifier: Classifier | None = None) -> CheckReport:
-    classifier = classifier or Classifier(kb)
-    report = CheckReport()
-    for entry in kb.entries.values():
-        for i, example in enumerate(entry.examples):
-            report.checked += 1
-            problem = _check_example(kb, classifier, entry, example.text, example.fields)
-            if problem:
-                report.problems.append(f"{entry.path}:{example.line}: examples[{i}]: {problem}")
-        for i, counter in enumerate(entry.counter_examples):
-            report.checked += 1
-            hits = [e.id for e in classifier.candidates(_normalized(counter.text))]
-            matches = run_text(Pipeline(kb, classifier), counter.text)
-            hit = entry.id in hits or any(entry.id == m.kb_id or entry.id in m.also_matched
-                                          for m in matches)
-            if hit:
-                report.problems.append(f"{entry.path}:{counter.line}: counter_examples[{i}]: "
-                                       f"matched by the entry's own patterns")
-    return report
-
-
-def _check_example(kb: KnowledgeBase, classifier: Classifier, entry: Entry, text: str,
-                   fields: dict[str, str] | object) -> str | None:
-    matches = run_text(Pipeline(kb, classifier), text)
-    mine = [m for m in matches if m.kb_id == entry.id]
-    if not mine:
-        if not matches:
-            return "no Terraform error block was detected in the text"
-        claimed = sorted({m.kb_id or "(unclassified)" for m in matches})
-        also = any(entry.id in m.also_matched for m in matches)
-        how = "outranked by" if also else "classified as"
-        return f"{how} {', '.join(claimed)}" + ("" if also else
-                                                 " (the entry's patterns do not match)")
-    want = dict(fields) if isinstance(fields, dict) else {}
-    for m in mine:
-        if all(m.fields.get(k) == v for k, v in want.items()):
-            return None
-    got = {k: v for k, v in mine[0].fields.items()}
-    return f"fields differ: expected {want}, extracted {got}"
-
-
-_FRAME = re.compile(r"^\s*[╷│╵]\s?", re.M)
-
-
-def _normalized(text: str) -> str:
-    return "\n".join(line.strip() for line in _FRAME.sub("", text).split("\n"))
