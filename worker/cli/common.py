@@ -70,3 +70,14 @@ def open_store_or_exit(url: str) -> Store:
         print("check the URL (sqlite:///path/file.db or postgresql://user@host:5432/db) "
               "and that the database is reachable", file=sys.stderr)
         raise SystemExit(Exit.USAGE) from None
+
+
+def add_kb_and_store_args(p: Any) -> None:
+    add_store_args(p)
+    add_kb_args(p)
+
+
+def open_kb_and_store(args: argparse.Namespace) -> tuple[KnowledgeBase, Store]:
+    """The start of every command that reads the KB and the store: exit 3 or 2 with what
+    to do when either cannot be used."""
+    return load_kb_or_exit(args), open_store_or_exit(args.store)

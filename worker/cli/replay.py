@@ -13,13 +13,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from worker.cli.common import (
-    add_kb_args,
-    add_store_args,
-    load_kb_or_exit,
-    open_store_or_exit,
-    settle_heap,
-)
+from worker.cli.common import add_kb_and_store_args, open_kb_and_store, settle_heap
 from worker.cli.exits import Exit
 from worker.cli.stats import latest_day, print_top
 from worker.core.pipeline import Pipeline
@@ -55,14 +49,12 @@ def register(sub: Any) -> None:
                    help="serve /metrics, /healthz, /readyz while replaying (e.g. 127.0.0.1:9464)")
     p.add_argument("--serve", action="store_true",
                    help="with --metrics-address: keep serving after the replay until SIGTERM")
-    add_store_args(p)
-    add_kb_args(p)
+    add_kb_and_store_args(p)
     p.set_defaults(func=run_replay)
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    kb = load_kb_or_exit(args)
-    store = open_store_or_exit(args.store)
+    kb, store = open_kb_and_store(args)
     pipeline = Pipeline(kb, repo_entries=store.repo_entries())
     settle_heap()
     totals = ReplayTotals()

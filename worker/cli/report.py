@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from typing import Any
 
-from worker.cli.common import add_kb_args, add_store_args, load_kb_or_exit, open_store_or_exit
+from worker.cli.common import add_kb_and_store_args, open_kb_and_store
 from worker.cli.exits import Exit
 
 HELP = """\
@@ -34,16 +34,14 @@ def register(sub: Any) -> None:
                    help="file (md, html) or folder (csv); '-' prints to stdout")
     p.add_argument("--repo", default=None, help="only this repository")
     p.add_argument("--team", default=None, help="only this team")
-    add_store_args(p)
-    add_kb_args(p)
+    add_kb_and_store_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from worker.report.write import format_of, write_report  # pandas, matplotlib: on use
 
-    kb = load_kb_or_exit(args)
-    store = open_store_or_exit(args.store)
+    kb, store = open_kb_and_store(args)
     fmt = args.format or format_of(args.out)
     if fmt == "csv" and args.out == "-":
         print("tfpulse report: --format csv needs --out FOLDER", file=sys.stderr)
