@@ -11,33 +11,24 @@ import pytest
 
 from worker.core.classify import Classifier
 from worker.kbtools.test import check_counter_example, check_example
-from worker.knowledge.loader import KnowledgeBase, default_kb_dir, load_kb
+from worker.knowledge.entry import KnowledgeBase
+from worker.knowledge.loader import default_kb_dir, load_kb
 
 _KB = load_kb(default_kb_dir())
-EXAMPLES = [(e.id, i) for e in _KB for i in range(len(e.examples))]
-COUNTERS = [(e.id, i) for e in _KB for i in range(len(e.counter_examples))]
+CASES = [(kind, e.id, i) for e in _KB for kind in ("examples", "counter_examples")
+         for i in range(len(getattr(e, kind)))]
+CHECKS = {"examples": check_example, "counter_examples": check_counter_example}
 
 
-@pytest.mark.parametrize("kb_id,i", EXAMPLES, ids=[f"{k}:examples[{i}]" for k, i in EXAMPLES])
-def test_example_is_classified_as_its_entry(kb_id: str, i: int, kb: KnowledgeBase,
-                                            classifier: Classifier) -> None:
+@pytest.mark.parametrize("kind,kb_id,i", CASES, ids=[f"{k}:{kind}[{i}]" for kind, k, i in CASES])
+def test_example_is_classified_as_its_entry_and_counter_example_is_not(
+        kind: str, kb_id: str, i: int, kb: KnowledgeBase, classifier: Classifier) -> None:
     entry = kb.entries[kb_id]
-    example = entry.examples[i]
-    problem = check_example(kb, classifier, entry, example)
-    assert problem is None, f"{entry.path}:{example.line}: examples[{i}]: {problem}"
-
-
-@pytest.mark.parametrize("kb_id,i", COUNTERS,
-                         ids=[f"{k}:counter_examples[{i}]" for k, i in COUNTERS])
-def test_counter_example_is_not_matched_by_its_entry(kb_id: str, i: int, kb: KnowledgeBase,
-                                                     classifier: Classifier) -> None:
-    entry = kb.entries[kb_id]
-    counter = entry.counter_examples[i]
-    problem = check_counter_example(kb, classifier, entry, counter)
-    assert problem is None, f"{entry.path}:{counter.line}: counter_examples[{i}]: {problem}"
+    case = getattr(entry, kind)[i]
+    problem = CHECKS[kind](kb, classifier, entry, case)
+    assert problem is None, f"{entry.path}:{case.line}: {kind}[{i}]: {problem}"
 
 
 def test_every_case_is_collected(kb: KnowledgeBase) -> None:
     """The cases above cover the KB the fixtures load (both are the bundled KB)."""
-    assert len(EXAMPLES) == sum(len(e.examples) for e in kb)
-    assert len(COUNTERS) == sum(len(e.counter_examples) for e in kb)
+    assert len(CASES) == sum(len(e.examples) + len(e.counter_examples) for e in kb)
