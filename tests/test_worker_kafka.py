@@ -79,6 +79,19 @@ def _wait_progress(store: str, topic: str, ends: dict[int, int], fraction: float
         time.sleep(0.05)
 
 
+def _metrics_when(w: h.Worker, label: str, want: float, timeout: float = 10
+                  ) -> tuple[int, str]:
+    """/metrics once tfpulse_events_total{label} reached want (or the timeout passed): the
+    store shows a batch's positions a moment before its metrics are counted (write, then
+    count), so a test that waited for the positions waits briefly for the count too."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, text = w.http("/metrics")
+        if h.metric(text, "tfpulse_events_total", label) == want or time.monotonic() > deadline:
+            return status, text
+        time.sleep(0.1)
+
+
 def test_ground_truth(kafka_broker: Any, kafka_topic: Any, workers: Any, tmp_path: Path,
                       sample: tuple[list[bytes], h.Truth]) -> None:
     lines, truth = sample
@@ -206,7 +219,7 @@ def test_malformed_events_dead_lettered(kafka_broker: Any, kafka_topic: Any, wor
     w = workers(kafka_broker.bootstrap, topic, _group(), store).start()
     h.wait_caught_up(store, topic, ends, [w], CATCH_UP_S)
     h.assert_truth(store, truth)
-    status, text = w.http("/metrics")
+    status, text = _metrics_when(w, 'result="invalid"', 1000)
     assert status == 200
     assert h.metric(text, "tfpulse_events_total", 'result="dead_lettered"') == 1000
     assert h.metric(text, "tfpulse_events_total", 'result="invalid"') == 1000
@@ -238,7 +251,7 @@ def test_sigterm_and_endpoints(kafka_broker: Any, kafka_topic: Any, workers: Any
         time.sleep(0.1)
     assert "6 partition(s)" in ready[1]
     h.wait_caught_up(store, topic, ends, [w], CATCH_UP_S)
-    status, text = w.http("/metrics")
+    status, text = _metrics_when(w, 'result="ok"', len(lines))
     assert status == 200
     assert h.metric(text, "tfpulse_events_total", 'result="ok"') == len(lines)
     assert "tfpulse_failure_occurrences" in text

@@ -4,8 +4,8 @@ Kafka and files both call `commit` after feeding the pipeline. The order is the 
 of the design: the store gets the occurrences, dead ends and the positions to resume
 from in ONE transaction (store.write, which retries transient errors itself); only what
 the store accepted as new is counted in the metrics, so a redelivered record never
-counts twice. Kafka's own copy of the offsets (for lag tools) is written in between by
-the `after_write` hook.
+counts twice. Kafka's own copy of the offsets (for lag tools, best effort) is written
+last, by the `after_write` hook.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def commit(pipeline: Pipeline, store: Store, metrics: Metrics | None = None, *,
     if keep is not None:
         batch.positions = {part: pos for part, pos in batch.positions.items() if keep(part)}
     result = store.write(batch)
-    if after_write is not None:
-        after_write(batch.positions)
     if metrics is not None:
         metrics.committed(batch, result.new_occurrences, result.new_dead_ends)
+    if after_write is not None:
+        after_write(batch.positions)
     return batch, result

@@ -8,8 +8,8 @@ Once per poll:
      dead-letter a record twice; it never loses one);
   3. the commit path of every source (sources/commit.py): ONE store transaction with the
      next position of every partition still owned (held back to the first line of any
-     open block), then the same positions copied to Kafka so that standard lag tools
-     work, then the metrics, from what the store accepted as new.
+     open block), then the metrics, from what the store accepted as new, then the same
+     positions copied to Kafka so that standard lag tools work.
 
 On partition assignment the consumer seeks to the positions in the store: the store is
 the truth, Kafka's committed offsets are a copy. A crash at any instant therefore loses
