@@ -50,7 +50,8 @@ class Aggregator:
         # cost more than the rest.
         self._signal_scanner = matcher.build([r.pattern for _, r, _ in self.signals])
         self._repo_entries: set[tuple[str, str]] = set(repo_entries)
-        self._info: OrderedDict[JobKey, JobInfo] = OrderedDict()
+        # JobInfo per job, from its first event; the pipeline reads it per event.
+        self.job_info: OrderedDict[JobKey, JobInfo] = OrderedDict()
         self._max_jobs = max_jobs
         self._seen: set[tuple[str, str, int, str, str]] = set()
         self._occurrences: list[Occurrence] = []
@@ -58,14 +59,11 @@ class Aggregator:
         self.matches: list[Match] = []  # every classified block, for `classify`
         self.keep_matches = False
 
-    def knows(self, job: JobKey) -> bool:
-        return job in self._info
-
     def remember(self, job: JobKey, event: Event) -> None:
         """What a job's first event says of it, carried onto its occurrences."""
-        self._info[job] = JobInfo(event.provider, event.pipeline, event.team)
-        if len(self._info) > self._max_jobs:
-            self._info.popitem(last=False)
+        self.job_info[job] = JobInfo(event.provider, event.pipeline, event.team)
+        if len(self.job_info) > self._max_jobs:
+            self.job_info.popitem(last=False)
 
     def emit(self, blocks: list[Block]) -> None:
         for block in blocks:
@@ -104,7 +102,7 @@ class Aggregator:
 
     def _occurrence(self, match: Match) -> Occurrence:
         block = match.block
-        info = self._info.get(block.job, JobInfo())
+        info = self.job_info.get(block.job, JobInfo())
         text = redact(block.text)
         template, template_id = ("", "") if match.kb_id else template_of(
             tuple(redact(line) for line in block.lines[:3]), self._masks)

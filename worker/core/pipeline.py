@@ -56,12 +56,14 @@ class Pipeline:
 
     def __init__(self, kb: KnowledgeBase, classifier: Classifier | None = None,
                  assembler: BlockAssembler | None = None,
-                 repo_entries: Iterable[tuple[str, str]] = (), max_jobs: int = BlockAssembler.max_jobs):
+                 repo_entries: Iterable[tuple[str, str]] = (),
+                 max_jobs: int = BlockAssembler.max_jobs):
         self.kb = kb
         self.classifier = classifier or Classifier(kb)
         self.blocks = assembler or BlockAssembler(max_jobs=max_jobs)
         self.aggregate = Aggregator(kb, self.classifier, repo_entries, max_jobs)
         self._signals = self.aggregate.signals
+        self._job_info = self.aggregate.job_info  # checked per event: a dict lookup, no call
         # One prefilter scan per chunk of lines flags those that may start a block or show
         # a dead end (offsets only, never confirmed: feeding a line is cheap).
         self._scanner = matcher.build([TRIGGER] + [r.pattern for _, r, _ in self._signals])
@@ -101,7 +103,7 @@ class Pipeline:
         part = position[0] if position is not None else None
         if event.timestamp > self.watermarks.get(part, 0.0):
             self.watermarks[part] = event.timestamp
-        if not self.aggregate.knows(job):
+        if job not in self._job_info:
             self.aggregate.remember(job, event)
         if event.kind == "job_end":
             self.aggregate.emit(self.blocks.end_job(job))
