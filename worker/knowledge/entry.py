@@ -58,6 +58,7 @@ class Entry:
     counter_examples: tuple[Example, ...]
     dead_end_signals: tuple[DeadEndSignal, ...]
     data: Mapping[str, Any]
+    family: str | None = None
 
     @property
     def title(self) -> str:

@@ -120,6 +120,7 @@ def _build(path: Path, data: Any, node: yaml.Node) -> Entry:
         counter_examples=_examples(data.get("counter_examples"), node, "counter_examples"),
         dead_end_signals=signals,
         data=data,
+        family=data.get("family"),
     )
 
 

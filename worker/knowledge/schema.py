@@ -23,6 +23,25 @@ CATEGORIES = frozenset({
     "auth_error", "state_error", "config_error", "network_error", "resource_error",
     "quota_error", "provider_error", "timeout_error", "dependency_error", "syntax_error",
 })
+# Families group entries by what failed, across causes (docs/kb-format.md "Families"): each
+# has a generic fallback entry of low priority that catches what no specific entry does.
+FAMILIES = (
+    "state-lock",           # acquiring, holding or releasing the state lock, whatever the cause
+    "state-access",         # reading or writing state in the backend (bucket, checksum, key)
+    "aws-access-denied",    # an AWS authorization denial (IAM, SCP, KMS, resource policy)
+    "aws-credentials",      # AWS credentials missing, expired, invalid, or a role not assumable
+    "gcp-permission",       # a GCP permission denial (403 on a resource or project)
+    "gcp-credentials",      # GCP credentials missing or invalid (ADC, invalid_grant)
+    "azure-authorization",  # an Azure authorization failure (RBAC, 403)
+    "azure-credentials",    # Azure sign-in: AADSTS, CLI not logged in, subscription not found
+    "kubernetes-auth",      # Kubernetes/Helm Unauthorized, forbidden, exec credential plugins
+    "cloud-api",            # a cloud API refused the request: quota, throttling, conflict
+    "resource-timeout",     # waiting for a resource state timed out or ended in a failed state
+    "terraform-config",     # the configuration does not validate (HCL, arguments, references)
+    "terraform-init",       # init: providers, modules, backend (re)initialization
+    "provider-crash",       # a provider plugin crashed or misbehaved
+    "network",              # the endpoint could not be reached
+)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)+$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -53,6 +72,7 @@ _KEYS = """
     first_seen        optional  text?
     verification      optional  text?
     official_docs     optional  list
+    family            optional  text?
     tags              required  list
     priority          optional  int
     patterns          required  list
@@ -121,6 +141,8 @@ def _check_identity(data: dict[str, Any], expected_id: str) -> list[SchemaError]
         errs.append(SchemaError(("domain",), "must equal the id's first segment"))
     if data["category"] not in CATEGORIES:
         errs.append(SchemaError(("category",), f"unknown category; one of {sorted(CATEGORIES)}"))
+    if data.get("family") is not None and data["family"] not in FAMILIES:
+        errs.append(SchemaError(("family",), f"unknown family; one of {list(FAMILIES)}"))
     tags = data["tags"]
     if not tags:
         errs.append(SchemaError(("tags",), "at least one tag is required"))

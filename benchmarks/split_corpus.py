@@ -1,0 +1,66 @@
+"""Split the real-world error corpus once, by source, into `fit` and `holdout`.
+
+    python benchmarks/split_corpus.py RAW.jsonl [RAW.jsonl ...]
+
+Reads the collected texts (one JSON object per line: id, source, text, label,
+permission_error, lock_error, failure), drops exact duplicates of a text, and writes
+tests/data/realworld/fit.jsonl and holdout.jsonl. A source's half is fixed by a hash
+of its URL, so every text from one issue thread lands in the same half and a rerun
+never moves a text; sources the KB was already written from (tests/data/
+terraform-errors-public.jsonl) are always `fit`. Texts in `holdout` are never copied
+into the KB (tests/test_realworld.py checks that no KB example shares a 40-character
+run with one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+OUT = ROOT / "tests" / "data" / "realworld"
+KB_SOURCES = ROOT / "tests" / "data" / "terraform-errors-public.jsonl"
+FIELDS = ("id", "source", "text", "label", "permission_error", "lock_error", "failure")
+
+
+def normalized_source(url: str) -> str:
+    return url.split("#", 1)[0].split("?", 1)[0].rstrip("/").lower()
+
+
+def split_of(source: str, fitted: set[str]) -> str:
+    key = normalized_source(source)
+    if key in fitted:
+        return "fit"
+    return "holdout" if hashlib.sha256(key.encode()).digest()[0] % 2 else "fit"
+
+
+def main(paths: list[str]) -> None:
+    fitted = {normalized_source(json.loads(line)["source"])
+              for line in KB_SOURCES.read_text().splitlines() if line.strip()}
+    halves: dict[str, list[dict[str, object]]] = {"fit": [], "holdout": []}
+    seen: set[str] = set()
+    for path in paths:
+        for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            case = json.loads(line)
+            missing = [f for f in FIELDS if f not in case]
+            if missing:
+                raise SystemExit(f"{path}:{n}: missing {missing}")
+            if case["text"] in seen:
+                continue
+            seen.add(case["text"])
+            halves[split_of(str(case["source"]), fitted)].append(case)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for half, cases in halves.items():
+        with (OUT / f"{half}.jsonl").open("w") as out:
+            for case in sorted(cases, key=lambda c: str(c["id"])):
+                out.write(json.dumps(case, ensure_ascii=False) + "\n")
+        failures = sum(bool(c["failure"]) for c in cases)
+        print(f"{half}: {len(cases)} texts ({failures} failures, {len(cases) - failures} not)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
