@@ -1,0 +1,2 @@
+environment   = "staging"
+slack_channel = "#deploys"
