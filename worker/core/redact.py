@@ -9,17 +9,17 @@ team, job…) before that becomes a store key or a metric label.
 Two kinds of rule (docs/design.md, "Redaction"): a value assigned to a secret-looking
 name, whatever its format (`TF_VAR_db_password=…`, `"clientSecret": "…"`, `--token …`),
 and the self-identifying token formats of a secret scanner's catalogue (`hvs.…`, `ghp_…`,
-`AIza…`), found wherever they stand. Every rule is also a valid RE2 pattern: one
-`re2.Set` pass says which rules can match a text, and only those run (Python's `re`,
-for the substitution). The catalogue the rules are tested against is detect-secrets'
-plugins and gitleaks' published formats (tests/secret_samples.py).
+`AIza…`), found wherever they stand. The rules are RE2 patterns (time linear in the
+text, whatever it holds): one `re2.Set` pass says which rules match a text, and only
+those run their substitution. The catalogue the rules are tested against is
+detect-secrets' plugins and gitleaks' published formats (tests/secret_samples.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
+from typing import Any
 
 import re2
 
@@ -33,14 +33,13 @@ MAX_LABEL = 200
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
-    pattern: re.Pattern[str]
+    regex: str
     repl: str
-    hint: str  # RE2 pattern that matches wherever `pattern` can (a superset)
+    pattern: Any  # the compiled re2 pattern
 
 
-def _rule(name: str, regex: str, repl: str = REDACTED, hint: str | None = None) -> Rule:
-    # ASCII classes in Python, as in RE2, so that the hint is a superset of the rule.
-    return Rule(name, re.compile(regex, re.ASCII), repl, regex if hint is None else hint)
+def _rule(name: str, regex: str, repl: str = REDACTED) -> Rule:
+    return Rule(name, regex, repl, re2.compile(regex))
 
 
 # Names whose value is a secret. Preceded by anything (`ARM_CLIENT_SECRET`: `\b` does not
@@ -66,8 +65,7 @@ RULES: tuple[Rule, ...] = (
     # PEM private keys (RSA, EC, DSA, OPENSSH, PGP … BLOCK), to their end or the text's end.
     _rule("private key",
           r"-----BEGIN[ A-Z0-9_-]{0,60}PRIVATE KEY(?: BLOCK)?-----(?s:.*?)"
-          r"(?:-----END[ A-Z0-9_-]{0,60}PRIVATE KEY(?: BLOCK)?-----|\Z)",
-          hint=r"-----BEGIN[ A-Z0-9_-]{0,60}PRIVATE KEY"),
+          r"(?:-----END[ A-Z0-9_-]{0,60}PRIVATE KEY(?: BLOCK)?-----|$)"),
     # -- a value assigned to a secret-looking name -------------------------------------
     _rule("assigned, double-quoted", r'(' + _NAME + _SEP + r')(\\?")[^"\\\n]+(\\?")',
           r"\1\2" + REDACTED + r"\3"),
@@ -140,11 +138,11 @@ RULES: tuple[Rule, ...] = (
     _rule("Telegram bot token", r"[0-9]{8,10}:[A-Za-z0-9_-]{35}"),
 )
 
-# One DFA pass over a text says which rules may match; a text that fits none (most error
-# blocks) costs that pass only. The rules are tested to hold within their hints.
+# One DFA pass over a text says which rules match; a text that fits none (most error
+# blocks) costs that pass only.
 _HINTS = re2.Set.SearchSet(re2.Options())
 for _r in RULES:
-    _HINTS.Add(_r.hint)
+    _HINTS.Add(_r.regex)
 _HINTS.Compile()
 
 
@@ -160,7 +158,7 @@ def redact(text: str) -> str:
 
 
 def apply_rules(text: str) -> str:
-    """Every rule, without the RE2 preselection (the reference that redact() must equal)."""
+    """Every rule, without the set's preselection (the reference that redact() equals)."""
     for rule in RULES:
         text = rule.pattern.sub(rule.repl, text)
     return text
@@ -168,8 +166,7 @@ def apply_rules(text: str) -> str:
 
 # -- metadata: what becomes a store key or a metric label -------------------------------
 
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#\s@]*@)*([^/?#\s]*)([^?#\s]*)\S*",
-                  re.ASCII)
+_URL = re2.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#\s@]*@)*([^/?#\s]*)([^?#\s]*)\S*")
 
 
 def public_label(value: str) -> str:
