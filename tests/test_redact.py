@@ -158,3 +158,9 @@ def test_long_metadata_is_bounded_and_stays_distinct() -> None:
     assert public_label("acme/infra") == "acme/infra"
     assert public_label("https://oauth2:tok@gitlab.example.com/grp/proj.git?ref=main#x") \
         == "gitlab.example.com/grp/proj.git"
+
+
+def test_any_text_is_redacted_without_error() -> None:
+    """RE2 reads UTF-8: a lone surrogate (which no decoder lets through) is no crash."""
+    assert redact("x\ud800 token=abcdefgh") == "x? token=[REDACTED]"
+    assert public_label("team\udfff") == "team?"

@@ -146,9 +146,19 @@ for _r in RULES:
 _HINTS.Compile()
 
 
+def _matches(text: str) -> tuple[str, list[int]]:
+    """The rules that match text (and text, with any lone surrogate made '?', as RE2 reads
+    UTF-8 only; the decoders refuse them, so this is a guard, not a path)."""
+    try:
+        return text, _HINTS.Match(text)
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        return text, _HINTS.Match(text)
+
+
 def redact(text: str) -> str:
     """Text with every secret-looking value replaced by [REDACTED]."""
-    hits = _HINTS.Match(text)
+    text, hits = _matches(text)
     if not hits:
         return text
     for i in sorted(hits):
@@ -159,6 +169,7 @@ def redact(text: str) -> str:
 
 def apply_rules(text: str) -> str:
     """Every rule, without the set's preselection (the reference that redact() equals)."""
+    text = _matches(text)[0]
     for rule in RULES:
         text = rule.pattern.sub(rule.repl, text)
     return text
@@ -173,7 +184,8 @@ def public_label(value: str) -> str:
     """A metadata value fit to be a store key and a metric label: URLs reduced to
     host/path (no credentials, no query), secrets redacted, at most MAX_LABEL characters
     (a longer value is cut and ends in a digest of the whole, so values stay distinct)."""
-    if len(value) <= MAX_LABEL and "://" not in value and not _HINTS.Match(value):
+    value, hits = _matches(value)
+    if len(value) <= MAX_LABEL and "://" not in value and not hits:
         return value
     value = redact(value)  # first: a URL's query may hold the start of a secret
     if "://" in value:
