@@ -20,7 +20,7 @@ def match_json(match: Match) -> dict[str, Any]:
         "kb_id": match.kb_id,
         "tags": list(match.tags),
         "category": match.category,
-        "fields": dict(match.fields),
+        "fields": {k: redact(v) for k, v in match.fields.items()},
         "line": match.block.line,
         "text": redact(match.block.text),
     }

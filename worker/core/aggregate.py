@@ -6,6 +6,10 @@ key makes it hold across batches and restarts), with its secrets redacted and, w
 entry matched, the template that groups it with its recurrences. It also recognises the
 KB's dead-end signals in the lines the prefilter flags, counted only in repos where
 their entry already occurred.
+
+This is where a job's metadata enters what is kept: occurrences and dead ends carry the
+job's public key and info (redact.public_job: no credentials, no over-long values), the
+form every store key, report and metric label sees. It is worked out once per job.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import re2
 from worker.core import matcher
 from worker.core.blocks import BlockAssembler
 from worker.core.classify import Classifier
-from worker.core.redact import redact
+from worker.core.redact import public_info, public_job, redact
 from worker.core.template import template_of
 from worker.knowledge.entry import KnowledgeBase
 from worker.model import (
@@ -50,8 +54,9 @@ class Aggregator:
         # cost more than the rest.
         self._signal_scanner = matcher.build([r.pattern for _, r, _ in self.signals])
         self._repo_entries: set[tuple[str, str]] = set(repo_entries)
-        # JobInfo per job, from its first event; the pipeline reads it per event.
-        self.job_info: OrderedDict[JobKey, JobInfo] = OrderedDict()
+        # Per job, from its first event: its public key and info (what is stored and
+        # exported). The pipeline checks membership per event.
+        self.job_info: OrderedDict[JobKey, tuple[JobKey, JobInfo]] = OrderedDict()
         self._max_jobs = max_jobs
         self._seen: set[tuple[str, str, int, str, str]] = set()
         self._occurrences: list[Occurrence] = []
@@ -61,7 +66,8 @@ class Aggregator:
 
     def remember(self, job: JobKey, event: Event) -> None:
         """What a job's first event says of it, carried onto its occurrences."""
-        self.job_info[job] = JobInfo(event.provider, event.pipeline, event.team)
+        self.job_info[job] = (public_job(job),
+                              public_info(JobInfo(event.provider, event.pipeline, event.team)))
         if len(self.job_info) > self._max_jobs:
             self.job_info.popitem(last=False)
 
@@ -72,25 +78,29 @@ class Aggregator:
                 continue
             if self.keep_matches:
                 self.matches.append(match)
-            if match.kb_id is not None and occurrence_key(match.block.job, match.kb_id) \
-                    in self._seen:
+            job, info = self._public(block.job)
+            if match.kb_id is not None and occurrence_key(job, match.kb_id) in self._seen:
                 continue  # classified: known without redacting and templating the text
-            occ = self._occurrence(match)
+            occ = self._occurrence(match, job, info)
             if occ.key in self._seen:
                 continue
             self._seen.add(occ.key)
             self._occurrences.append(occ)
             if occ.kb_id is not None:
-                self._repo_entries.add((block.job.repo, occ.kb_id))
+                self._repo_entries.add((job.repo, occ.kb_id))
 
     def dead_end_signals(self, job: JobKey, raw: str, timestamp: float) -> None:
         """A flagged line: the dead ends it shows, of entries already seen in its repo."""
         if not self.signals:
             return
-        for pid in self._signal_scanner.scan(raw):  # confirmed hits
+        hits = self._signal_scanner.scan(raw)  # confirmed hits
+        if not hits:
+            return
+        public = self._public(job)[0]
+        for pid in hits:
             kb_id, _regex, signal = self.signals[pid]
-            if (job.repo, kb_id) in self._repo_entries:
-                self._dead_ends.append(DeadEndAttempt(job, kb_id, signal, timestamp))
+            if (public.repo, kb_id) in self._repo_entries:
+                self._dead_ends.append(DeadEndAttempt(public, kb_id, signal, timestamp))
 
     def take(self) -> tuple[list[Occurrence], list[DeadEndAttempt]]:
         """What was found since the last take; the dedupe of a batch starts afresh (the
@@ -100,12 +110,17 @@ class Aggregator:
         self._seen.clear()
         return found
 
-    def _occurrence(self, match: Match) -> Occurrence:
+    def _public(self, job: JobKey) -> tuple[JobKey, JobInfo]:
+        """A job's public key and info; worked out anew for a job seen without events
+        (raw logs) or forgotten (max_jobs)."""
+        known = self.job_info.get(job)
+        return known if known is not None else (public_job(job), JobInfo())
+
+    def _occurrence(self, match: Match, job: JobKey, info: JobInfo) -> Occurrence:
         block = match.block
-        info = self.job_info.get(block.job, JobInfo())
         text = redact(block.text)
         template, template_id = ("", "") if match.kb_id else template_of(
             tuple(redact(line) for line in block.lines[:3]), self._masks)
         fields = {k: redact(v) for k, v in match.fields.items()}
-        return Occurrence(block.job, match.kb_id, block.timestamp, info, match.category,
+        return Occurrence(job, match.kb_id, block.timestamp, info, match.category,
                           match.tags, fields, text, template, template_id)
