@@ -118,7 +118,7 @@ HOSTILE: list[Hostile] = [
     Hostile("message_array", KEY, b'{"message": ["Error: x"]}', (), "type"),
     Hostile("message_object", KEY, b'{"message": {"text": "Error: x"}}', (), "type"),
     Hostile("message_bool", KEY, b'{"message": true}', (), "type"),
-    Hostile("repo_bool", KEY, _obj(b'"repository": false'), (), "type"),
+    Hostile("repo_bool", KEY, b'{"message": "x", "repository": false}', (), "type"),
     Hostile("repo_array", KEY, b'{"message": "x", "repo": ["a", "b"]}', (), "type"),
     Hostile("repo_object", KEY, b'{"message": "x", "repo": {"name": "a"}}', (), "type"),
     Hostile("repo_float", KEY, b'{"message": "x", "repo": 1.5}', (), "type"),
