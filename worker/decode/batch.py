@@ -192,14 +192,14 @@ def decode_values(values: Sequence[bytes | None], keys: Sequence[bytes | None],
                   record_times: Sequence[float], opts: DecodeOptions) -> DecodedBatch:
     """Kafka record values, with their keys and timestamps; a row's position is the index
     of its record in values (the caller maps indexes to offsets)."""
-    try:
-        data = b"\n".join(values)  # type: ignore[arg-type]  # None: TypeError
-    except TypeError:
-        data = None
-    if data is not None and data.count(b"\n") == len(values) - 1:
-        batch = decode_lines(data, 0, record_times, opts, keys)
-        if len(batch) + len(batch.errors) == len(values):  # no blank value skipped
-            return batch
+    # A null or empty value takes the per-record way: an empty one would leave the joined
+    # lines one short of the values (and a blank line is skipped by decode_lines).
+    if all(values):
+        data = b"\n".join(values)  # type: ignore[arg-type]  # no None: all() said so
+        if data.count(b"\n") == len(values) - 1:
+            batch = decode_lines(data, 0, record_times, opts, keys)
+            if len(batch) + len(batch.errors) == len(values):  # no blank value skipped
+                return batch
     batch = DecodedBatch(next_position=len(values), _teams=opts.teams)
     latest = opts.latest_time()
     for k, value in enumerate(values):  # a value with raw newlines, None or blank
