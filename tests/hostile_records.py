@@ -32,8 +32,7 @@ class Hostile(NamedTuple):
     @property
     def in_file(self) -> bool:
         """Can this record be one line of a JSONL file (replay)? The key is Kafka's only."""
-        return (self.value is not None and b"\n" not in self.value
-                and self.value.strip() != b"" and not self.key_matters)
+        return self.value is not None and b"\n" not in self.value and not self.key_matters
 
     @property
     def key_matters(self) -> bool:
