@@ -4,11 +4,13 @@ errors."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy.exc import DataError, OperationalError
 
 from tests.test_store import DYNAMO, LOCK, T0, occ
-from worker.model import Batch, DeadEndAttempt, JobKey, Partition
+from worker.model import Batch, DeadEndAttempt, JobKey, Occurrence, Partition
 from worker.store.store import is_data_error, open_store
 
 pytest_plugins = ["tests.conftest_postgres"]
@@ -66,3 +68,19 @@ def test_transient_errors_are_not_data_errors() -> None:
     assert is_data_error(DataError("INSERT", {}, Exception("integer out of range")))
     assert is_data_error(OverflowError("Python int too large to convert to SQLite INTEGER"))
     assert not is_data_error(RuntimeError("a bug"))
+
+
+def test_quarantined_items_make_valid_redacted_letters(tmp_path) -> None:
+    from worker.sources.deadletter import letter_bytes, quarantine_letter
+
+    store = open_store(f"sqlite:///{tmp_path / 'q.db'}")
+    leaky = occ(LOCK, T0, run="7", attempt=2**63, repo="acme/\udc80")
+    object.__setattr__(leaky, "text", "Error: x AKIAIOSFODNN7EXAMPLE \udc80")
+    bad = list(EVERYWHERE_BAD.values())
+    result = store.write(Batch(occurrences=[leaky] + [i for i in bad if isinstance(i, Occurrence)],
+                               dead_ends=[i for i in bad if isinstance(i, DeadEndAttempt)]))
+    store.close()
+    assert len(result.quarantined) == 1 + len(EVERYWHERE_BAD)
+    for q in result.quarantined:
+        letter = json.loads(letter_bytes(quarantine_letter("ci-logs", q)))
+        assert letter["reason"].startswith("store: ") and "AKIAIOSFODNN7EXAMPLE" not in str(letter)

@@ -16,6 +16,7 @@ store.write and raised if it outlasts the policy; nothing is committed then.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +24,8 @@ from worker.core.pipeline import Pipeline
 from worker.metrics.counters import Metrics
 from worker.model import Batch
 from worker.store.store import Store, WriteResult
+
+log = logging.getLogger("tfpulse.commit")
 
 
 def commit(pipeline: Pipeline, store: Store, metrics: Metrics | None = None, *,
@@ -39,6 +42,9 @@ def commit(pipeline: Pipeline, store: Store, metrics: Metrics | None = None, *,
     if keep is not None:
         batch.positions = {part: pos for part, pos in batch.positions.items() if keep(part)}
     result = store.write(batch)
+    for q in result.quarantined:  # logged here, so that none goes unnoticed
+        log.error("quarantined: the store refused an item for its values", extra={
+            "kb_id": q.item.kb_id, "run_attempt": q.item.job.run_attempt, "reason": q.reason})
     if metrics is not None:
         metrics.committed(batch, result.new_occurrences, result.new_dead_ends)
     if after_write is not None:

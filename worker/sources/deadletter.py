@@ -54,7 +54,7 @@ def quarantine_letter(source: str, q: Quarantined) -> dict[str, Any]:
         "kind": "dead_end" if isinstance(item, DeadEndAttempt) else "occurrence",
         "source": source, "reason": _clean(q.reason, 1000),
         "job": {"repo": _bounded(job.repo), "run_id": _bounded(job.run_id),
-                "run_attempt": job.run_attempt, "job": _bounded(job.job)},
+                "run_attempt": _json_int(job.run_attempt), "job": _bounded(job.job)},
         "kb_id": item.kb_id, "timestamp": item.timestamp,
     }
     if not isinstance(item, DeadEndAttempt):
@@ -65,6 +65,11 @@ def quarantine_letter(source: str, q: Quarantined) -> dict[str, Any]:
 def letter_bytes(letter: dict[str, Any]) -> bytes:
     """A letter as one JSON line (every text in it is valid UTF-8: see _clean)."""
     return orjson.dumps(letter) + b"\n"
+
+
+def _json_int(value: int) -> int | str:
+    """An integer as JSON can carry it (orjson stops at 64 bits): as text past that."""
+    return value if -(2**63) <= value < 2**64 else f"an integer of {value.bit_length()} bits"
 
 
 def _clean(text: str, limit: int) -> str:

@@ -106,9 +106,7 @@ def _commit(run: _Run, idle: bool) -> None:
     if run.dead is not None:
         run.dead.flush()
     batch, result = commit(run.pipeline, run.store, run.metrics)
-    for q in result.quarantined:
-        log.error("stored nothing of an item: data error", extra={
-            "file": run.inp.path, "kb_id": q.item.kb_id, "reason": q.reason})
+    for q in result.quarantined:  # commit() logged each
         _dead_letter(run, quarantine_letter(run.inp.partition.source, q))
     if result.quarantined and run.dead is not None:
         run.dead.flush()
