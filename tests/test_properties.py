@@ -22,7 +22,7 @@ from worker.core.blocks import BlockAssembler
 from worker.core.normalize import normalize_line
 from worker.core.pipeline import Pipeline
 from worker.decode.batch import DecodedBatch, decode_lines, decode_values
-from worker.decode.contract import DecodeError, DecodeOptions
+from worker.decode.contract import MAX_DEPTH, DecodeError, DecodeOptions, too_deep
 from worker.decode.record import decode_record
 from worker.knowledge.entry import KnowledgeBase
 from worker.model import JobKey
@@ -173,3 +173,26 @@ def test_pipeline_memory_is_bounded_by_its_caps(kb: KnowledgeBase) -> None:
     assert pipeline.blocks.jobs_tracked <= 50
     assert kept - early < 256 * 1024, kept - early  # flat: 9 more chunks kept nothing
     assert peak < 8 * 1024 * 1024, peak
+
+
+def _depth(data: bytes) -> int:
+    """The nesting depth of a JSON text, the slow and obvious way."""
+    value, depth = json.loads(data), 0
+    level = [value]
+    while level:
+        depth += 1
+        level = [v for x in level if isinstance(x, list | dict)
+                 for v in (x.values() if isinstance(x, dict) else x)]
+    return depth - 1
+
+
+@FEW
+@given(st.integers(40, 90), st.lists(st.sampled_from([[], {}, "[{", "]", 1, [[]]]), max_size=90),
+       st.booleans())
+def test_too_deep_is_exact(depth: int, siblings: list[object], objects: bool) -> None:
+    value: object = []
+    for k in range(depth - 1):
+        extra = siblings[k:k + 2]
+        value = {"a": value, "b": extra} if objects and k % 2 else [*extra, value]
+    data = json.dumps(value).encode()
+    assert too_deep(data) == (_depth(data) > MAX_DEPTH)

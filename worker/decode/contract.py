@@ -204,22 +204,24 @@ def checked_int(value: Any, name: str) -> int:
 # A JSON string (its brackets are text), unterminated too; the bytes that are not brackets.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')
 _NOT_BRACKET = bytes(set(range(256)) - set(b"[]{}"))
+_PAIR = re.compile(rb"\[\]|\{\}")
 
 
 def too_deep(data: bytes) -> bool:
     """Does this JSON text nest deeper than MAX_DEPTH? Fewer opening brackets than the
-    bound settle it at once. Else, with the strings taken out, each pass of str.replace
-    (in C) removes the innermost bracket pairs, one level of a well-formed value; what no
+    bound settle it at once. Else, with the strings taken out, each pass of a regex
+    substitution (in C) removes the innermost bracket pairs, one level of a well-formed value; what no
     pass removes (unmatched brackets, or levels past the bound) is counted on top, so a
-    megabyte of shallow brackets costs milliseconds, not a Python loop over each."""
+    megabyte of shallow brackets costs milliseconds, not a Python loop over each; passes
+    stop when they remove little (deep nesting), and the count stops past the bound."""
     if data.count(b"{") + data.count(b"[") <= MAX_DEPTH:
         return False
     brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
     levels = 0
     while brackets:
-        inner = brackets.replace(b"[]", b"").replace(b"{}", b"")
-        if len(inner) == len(brackets):
-            break
+        inner = _PAIR.sub(b"", brackets)  # one scan: `{[]}` loses one level, not two
+        if len(brackets) - len(inner) <= len(brackets) >> 6:  # little left to gain: deep
+            break  # (the loop below stops as soon as the bound is passed)
         brackets, levels = inner, levels + 1
         if levels > MAX_DEPTH:
             return True
