@@ -176,14 +176,12 @@ def test_pipeline_memory_is_bounded_by_its_caps(kb: KnowledgeBase) -> None:
 
 
 def _depth(data: bytes) -> int:
-    """The nesting depth of a JSON text, the slow and obvious way."""
-    value, depth = json.loads(data), 0
-    level = [value]
-    while level:
+    """The nesting depth of a JSON text (arrays and objects), the slow and obvious way."""
+    level, depth = [json.loads(data)], 0
+    while level := [x for x in level if isinstance(x, list | dict)]:
         depth += 1
-        level = [v for x in level if isinstance(x, list | dict)
-                 for v in (x.values() if isinstance(x, dict) else x)]
-    return depth - 1
+        level = [v for x in level for v in (x.values() if isinstance(x, dict) else x)]
+    return depth
 
 
 @FEW
