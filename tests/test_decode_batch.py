@@ -137,7 +137,7 @@ def test_kafka_values_with_none_newlines_and_record_times() -> None:
     times = [10.0, 11.0, 12.0, 13.0, 14.0]
     batch = decode_values(values, keys, times, DecodeOptions())
     got = rows(batch)
-    assert got[1] == "empty record (null value)"
+    assert got[1] == "empty: empty record (null value)"
     for k in (0, 2, 3, 4):
         assert got[k] == decode_record(values[k], keys[k], times[k])
     assert got[0].timestamp == 10.0  # type: ignore[union-attr]  # no timestamp: the record's

@@ -229,10 +229,10 @@ def test_malformed_events_dead_lettered(kafka_broker: Any, kafka_topic: Any, wor
     reasons = [dict(r.headers).get("tfpulse-reason", b"").decode() for r in dlq]
     assert all(reasons), "every dead letter carries a tfpulse-reason header"
     assert sorted(len(r.value or b"") for r in dlq) == sorted(len(v or b"") for _, v in bad)
-    assert any(r.startswith("event too large") for r in reasons)
+    assert any(r.startswith("size: event too large") for r in reasons)
     assert any("UTF-8" in r for r in reasons)
-    assert any(r.startswith("invalid JSON") for r in reasons)
-    assert any(r.startswith("missing field 'message'") for r in reasons)
+    assert any(r.startswith("json: invalid JSON") for r in reasons)
+    assert any(r.startswith("missing: missing field 'message'") for r in reasons)
 
 
 def test_sigterm_and_endpoints(kafka_broker: Any, kafka_topic: Any, workers: Any,

@@ -21,6 +21,7 @@ from worker.knowledge.entry import KnowledgeBase
 from worker.metrics.collector import StoreCollector
 from worker.metrics.counters import Metrics
 from worker.metrics.endpoints import Exporter
+from worker.sources.deadletter import DeadLetterFile
 from worker.sources.replay import ReplayTotals, replay_file
 from worker.store.store import Store
 
@@ -30,8 +31,13 @@ store: JSONL events as the worker consumes them from Kafka (gzip is fine), or ra
 logs (one job per file). Resumable: the position in each file is stored with the counts
 in one transaction, and a second run over the same files counts nothing twice.
 
+A bad record never stops a replay: a line that is not a valid event (and an item the
+store refuses for its values) is written with its reason to the dead-letter file (JSON
+lines, appended to, created only when needed) and counted in the summary.
+
 The embedded default: `tfpulse replay examples/sample-ci-stream.jsonl.gz --top 10`.
 """
+DEFAULT_DEAD_LETTER = "tfpulse-dead-letters.jsonl"
 
 
 def register(sub: Any) -> None:
@@ -45,6 +51,9 @@ def register(sub: Any) -> None:
                    help="also write the weekly report (.html, .md or a folder for CSV)")
     p.add_argument("--weeks", type=int, default=8, help="weeks in the report (default 8)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--dead-letter", metavar="PATH", default=DEFAULT_DEAD_LETTER,
+                   help="where refused records go, one JSON object per line with its reason "
+                        f"(default {DEFAULT_DEAD_LETTER}, appended to, created when needed)")
     p.add_argument("--metrics-address", metavar="HOST:PORT", default=None,
                    help="serve /metrics, /healthz, /readyz while replaying (e.g. 127.0.0.1:9464)")
     p.add_argument("--serve", action="store_true",
@@ -64,14 +73,21 @@ def run_replay(args: argparse.Namespace) -> int:
         return Exit.USAGE
     metrics, exporter = _serve_metrics(args.metrics_address, kb, store)
     started = time.perf_counter()
-    for path in args.files:
-        with _progress_bar(path, not args.no_progress) as bar:
-            replay_file(path, pipeline, store, totals, bar.update, metrics)
+    dead = DeadLetterFile(args.dead_letter)
+    try:
+        for path in args.files:
+            with _progress_bar(path, not args.no_progress) as bar:
+                replay_file(path, pipeline, store, totals, bar.update, metrics, dead)
+    finally:
+        dead.close()
     secs = time.perf_counter() - started  # first read to last write: start-up left out
     print(f"replayed {totals.events:,} events ({totals.invalid:,} invalid) from "
           f"{len(args.files)} file(s) in {secs:.2f}s ({totals.events / max(secs, 1e-9):,.0f} "
           f"events/s): {totals.new:,} new occurrence(s) stored in {args.store}",
           file=sys.stderr)
+    if totals.dead_lettered:
+        print(f"{totals.dead_lettered:,} dead letter(s) written to {args.dead_letter}",
+              file=sys.stderr)
     if args.top:
         print_top(store, kb, args.top)
     if args.report:

@@ -86,6 +86,9 @@ class _Job:
     lines_seen: int = 0
     last_time: float = 0.0
     open: _Open | None = None
+    # The partition's event time (its watermark) when the job's last line came: idleness
+    # is how far the partition moved on since, not how old the job's own times are.
+    mark: float = 0.0
 
 
 @dataclass
@@ -100,6 +103,9 @@ class BlockAssembler:
     # The jobs with a block open: usually a handful among thousands tracked, so the
     # pipeline's batch path can skip every other job's lines without a lookup each.
     open_jobs: set[JobKey] = field(default_factory=set)
+    # Latest event time per source partition (the pipeline's own dict, read on each feed):
+    # a job's line marks its partition's time then, for flush_idle.
+    marks: Mapping[Hashable, float] = field(default_factory=dict)
 
     def feed(
         self,
@@ -113,6 +119,8 @@ class BlockAssembler:
         state = self._touch(job)
         state.lines_seen = line_number if line_number is not None else state.lines_seen + 1
         state.last_time = timestamp
+        mark = self.marks.get(position[0], timestamp) if position is not None else timestamp
+        state.mark = mark if mark > timestamp else timestamp
         text, frame = normalize_line(raw)
         closed: list[Block] = []
         self._advance(job, state, text, frame, timestamp, position, closed)
@@ -127,6 +135,8 @@ class BlockAssembler:
         if state is not None:
             state.lines_seen += lines
             state.last_time = timestamp
+            if timestamp > state.mark:
+                state.mark = timestamp
 
     def has_open(self, job: JobKey) -> bool:
         state = self._jobs.get(job)
@@ -145,6 +155,10 @@ class BlockAssembler:
 
         now: the current event time, or one per partition (the partition of a job is
         the one its open block came from; jobs without a partition use key None).
+        Silence is measured from the job's mark: the partition's event time when its last
+        line came (or the line's own time, if later). So a job backfilled into a live
+        partition, whose times are days behind its neighbours', is not cut while its
+        lines keep coming; it is closed once the partition moves idle_seconds past it.
         """
         closed: list[Block] = []
         marks = now if isinstance(now, Mapping) else None
@@ -154,8 +168,8 @@ class BlockAssembler:
                 current = float(now)  # type: ignore[arg-type]
             else:
                 part = state.open.position[0] if state.open and state.open.position else None
-                current = marks.get(part, state.last_time)
-            if current - state.last_time >= self.idle_seconds:
+                current = marks.get(part, state.mark)
+            if current - state.mark >= self.idle_seconds:
                 idle.append(job)
         for job in idle:
             self._close(job, self._jobs.pop(job), closed)

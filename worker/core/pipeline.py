@@ -71,8 +71,9 @@ class Pipeline:
         self._batch = Batch()
         # Latest event time per source partition: drives the idle timeout. Event time is
         # ordered within a partition only, so one fast partition must not close the
-        # blocks of a slower one.
+        # blocks of a slower one. The assembler reads it on each line (BlockAssembler.marks).
         self.watermarks: dict[Hashable, float] = {}
+        self.blocks.marks = self.watermarks
 
     @property
     def keep_matches(self) -> bool:

@@ -14,61 +14,32 @@ an empty or null job field, a plain-text record, and a record over max_event_byt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress
 from operator import attrgetter, itemgetter
-from typing import Annotated, Any
-
-import msgspec
+from typing import Any
 
 from worker.decode.contract import (
-    ALIASES,
-    CONTROL_FIELDS,
+    MAX_DEPTH,
+    MIN_TIME,
     PROVIDERS,
-    AwareTime,
     DecodeError,
     DecodeOptions,
     epoch_time,
 )
-from worker.decode.record import decode_record
+from worker.decode.record import decode_checked
+from worker.decode.wire import DECODE_ERRORS, DECODER, Wire, has_nul, wire_time
 from worker.model import Event
 
 # The job of an event as a plain tuple: equal to, and hashed like, model.JobKey.
 Job = tuple[str, str, int, str]
-
-
-# A non-empty string; an empty one, null or another type sends the record to decode_record.
-_Text = Annotated[str, msgspec.Meta(min_length=1)]
-
-
-class _Wire(msgspec.Struct, gc=False):  # only scalars: no cycles for the GC to look for
-    """The canonical event shape, as msgspec checks it (unknown fields are skipped)."""
-
-    message: str
-    timestamp: AwareTime | int | float | None = None
-    provider: str | None = None
-    repo: _Text = "unknown"
-    run_id: _Text | int = "unknown"
-    run_attempt: int = 1
-    job: _Text = "unknown"
-    pipeline: str | None = None
-    team: str | None = None
-    line_number: int | None = None
-
-
-# Every other name the event contract gives meaning to (an alias such as `log`, `@timestamp`
-# or `ci`, and `type`/`status` of job_end) is declared with a type no value can have: a
-# record that uses one fails here, in C, and takes decode_record's path. msgspec matches
-# keys after unescaping them, so `"\u006cog"` is caught too.
-_NEVER = Annotated[int, msgspec.Meta(ge=1, le=0)]
-_OTHER_NAMES = sorted({n for names in ALIASES.values() for n in names} - set(ALIASES)
-                      | set(CONTROL_FIELDS))
-_Checked = msgspec.defstruct(
-    "_Checked", [(f"other_{i}", _NEVER, msgspec.field(default=None, name=name))
-                 for i, name in enumerate(_OTHER_NAMES)], bases=(_Wire,), gc=False)
-_DECODER: Any = msgspec.json.Decoder(_Checked)  # decodes _Wire (sub)instances
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+_IS_DATETIME, _IS_FLOAT = {datetime}.__contains__, {float}.__contains__
+_NOT_OPENING = bytes(set(range(256)) - set(b"{[\n"))
+_NUL = b"\\u0000"  # how JSON writes a NUL: a record with one takes decode_record's path
+_NUL_SEARCH = re.compile(re.escape(_NUL)).search  # faster than `in` on escape-heavy JSON
 
 
 @dataclass(slots=True)
@@ -91,7 +62,7 @@ class DecodedBatch:
     errors: list[tuple[int, str, bytes]] = field(default_factory=list)
     next_position: int = 0  # the source position after the last record read
     numbered: bool = True  # every row has a line_number
-    _wires: list[_Wire | None] = field(default_factory=list)
+    _wires: list[Wire | None] = field(default_factory=list)
     _teams: Mapping[str, str] = field(default_factory=dict)  # repo -> team (the options')
 
     def __len__(self) -> int:
@@ -103,13 +74,23 @@ class DecodedBatch:
 
     def latest(self) -> float:
         """The latest event time in the batch (0.0 if empty)."""
+        return self._extreme(max)
+
+    def earliest(self) -> float:
+        """The earliest event time in the batch (0.0 if empty)."""
+        return self._extreme(min)
+
+    def _extreme(self, pick: Any) -> float:
         if not self.stamps:
             return 0.0
         try:
-            latest = max(self.stamps)  # all datetimes: compared in C
-        except TypeError:  # datetimes and epoch numbers mixed
-            return max(self.time(i) for i in range(len(self.stamps)))
-        return latest if type(latest) is float else latest.timestamp()  # type: ignore[union-attr]
+            found = pick(self.stamps)  # all datetimes: compared in C
+        except TypeError:  # datetimes and epoch numbers mixed: each kind apart, in C
+            types = list(map(type, self.stamps))
+            dates = compress(self.stamps, map(_IS_DATETIME, types))
+            numbers = compress(self.stamps, map(_IS_FLOAT, types))
+            return float(pick(pick(dates).timestamp(), pick(numbers)))
+        return found if type(found) is float else found.timestamp()
 
     def event(self, i: int) -> Event:
         special = self.special.get(i)
@@ -131,36 +112,68 @@ def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
     first: the source position of the first line; line k has position first + k.
     record_time: the default event time, one for all or one per line (Kafka timestamps).
     keys: per line, the Kafka record key (for plain-text records); None for files.
-    Blank lines are skipped (they are neither events nor invalid), as read_records does.
+    Blank lines are skipped (they are neither events nor invalid), as read_records does;
+    a line over max_event_bytes is refused even if blank.
     """
     count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-    batch = DecodedBatch(next_position=first + count, _teams=opts.teams)
+    latest = opts.latest_time()
     fast = opts.canonical  # a custom alias table: decode_record for every record
-    if fast and b"\n\n" not in data and data[:1] != b"\n" and (
+    # No line nests deeper than MAX_DEPTH if none has more opening brackets (counted in C:
+    # all bytes but `{`, `[` and newlines deleted, then the longest line).
+    shallow = max(map(len, data.translate(None, _NOT_OPENING).split(b"\n"))) <= MAX_DEPTH
+    careful = _NUL_SEARCH(data) is not None  # check each line's text fields (rare)
+    if fast and shallow and not careful and b"\n\n" not in data and data[:1] != b"\n" and (
             len(data) <= opts.max_event_bytes
             or max(map(len, data.split(b"\n"))) <= opts.max_event_bytes):
         try:  # the whole chunk in one call: the common case
-            wires = _DECODER.decode_lines(data)
-            if len(wires) == count:
-                _add_rows(batch, wires, range(first, first + count), record_time)
+            wires = DECODER.decode_lines(data)
+        except DECODE_ERRORS:
+            wires = None  # some line is not canonical: sort them out one by one
+        if wires is not None and len(wires) == count:
+            batch = DecodedBatch(next_position=first + count, _teams=opts.teams)
+            _add_rows(batch, wires, range(first, first + count), record_time)
+            if batch.earliest() >= MIN_TIME and batch.latest() <= latest:
                 return batch
-        except _DECODE_ERRORS:
-            pass  # some line is not canonical: sort them out one by one
-    run: list[tuple[int, _Wire]] = []  # consecutive canonical lines, added at once
+            careful = True
+    batch = _decode_each(data, count, first, record_time, opts, keys, latest, shallow, careful)
+    if not careful and not (batch.earliest() >= MIN_TIME and batch.latest() <= latest):
+        # some canonical line's time is out of bounds (rare): again, checking each line
+        batch = _decode_each(data, count, first, record_time, opts, keys, latest, shallow, True)
+    return batch
+
+
+def _maybe_deep(line: bytes) -> bool:
+    return line.count(b"{") + line.count(b"[") > MAX_DEPTH
+
+
+def _decode_each(data: bytes, count: int, first: int, record_time: float | Sequence[float],
+                 opts: DecodeOptions, keys: Sequence[bytes | None] | None, latest: float,
+                 shallow: bool, careful: bool) -> DecodedBatch:
+    """decode_lines line by line: canonical lines still go in runs through msgspec.
+
+    shallow: no line nests deeper than MAX_DEPTH. careful: check each canonical line's
+    time and text fields here (else the caller checks the batch's times at once)."""
+    batch = DecodedBatch(next_position=first + count, _teams=opts.teams)
+    fast = opts.canonical
+    run: list[tuple[int, Wire]] = []  # consecutive canonical lines, added at once
     for k, line in enumerate(data.split(b"\n")[:count]):
-        if not line.strip():
+        size = len(line)
+        if size <= opts.max_event_bytes and not line.strip():
             continue
-        if fast and len(line) <= opts.max_event_bytes:
+        time = record_time if isinstance(record_time, float) else record_time[k]
+        if fast and size <= opts.max_event_bytes and (shallow or not _maybe_deep(line)):
             try:
-                run.append((k, _DECODER.decode(line)))
+                w = DECODER.decode(line)
+            except DECODE_ERRORS:
+                w = None
+            if w is not None and (not careful or (
+                    MIN_TIME <= wire_time(w, time) <= latest and not has_nul(w))):
+                run.append((k, w))
                 continue
-            except _DECODE_ERRORS:
-                pass
         _add_run(batch, run, first, record_time)
         run = []
-        time = record_time if isinstance(record_time, float) else record_time[k]
         try:
-            event = decode_record(line, keys[k] if keys else None, time, opts)
+            event = decode_checked(line, keys[k] if keys else None, time, opts, latest)
         except DecodeError as exc:
             batch.errors.append((first + k, str(exc), line))
             continue
@@ -169,7 +182,7 @@ def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
     return batch
 
 
-def _add_run(batch: DecodedBatch, run: list[tuple[int, _Wire]], first: int,
+def _add_run(batch: DecodedBatch, run: list[tuple[int, Wire]], first: int,
              record_time: float | Sequence[float]) -> None:
     if run:
         times = record_time if isinstance(record_time, float) else [
@@ -181,18 +194,19 @@ def decode_values(values: Sequence[bytes | None], keys: Sequence[bytes | None],
                   record_times: Sequence[float], opts: DecodeOptions) -> DecodedBatch:
     """Kafka record values, with their keys and timestamps; a row's position is the index
     of its record in values (the caller maps indexes to offsets)."""
-    try:
-        data = b"\n".join(values)  # type: ignore[arg-type]  # None: TypeError
-    except TypeError:
-        data = None
-    if data is not None and data.count(b"\n") == len(values) - 1:
-        batch = decode_lines(data, 0, record_times, opts, keys)
-        if len(batch) + len(batch.errors) == len(values):  # no blank value skipped
-            return batch
+    # A null or empty value takes the per-record way: an empty one would leave the joined
+    # lines one short of the values (and a blank line is skipped by decode_lines).
+    if all(values):
+        data = b"\n".join(values)  # type: ignore[arg-type]  # no None: all() said so
+        if data.count(b"\n") == len(values) - 1:
+            batch = decode_lines(data, 0, record_times, opts, keys)
+            if len(batch) + len(batch.errors) == len(values):  # no blank value skipped
+                return batch
     batch = DecodedBatch(next_position=len(values), _teams=opts.teams)
+    latest = opts.latest_time()
     for k, value in enumerate(values):  # a value with raw newlines, None or blank
         try:
-            event = decode_record(value, keys[k], record_times[k], opts)
+            event = decode_checked(value, keys[k], record_times[k], opts, latest)
         except DecodeError as exc:
             batch.errors.append((k, str(exc), value or b""))
             continue
@@ -218,7 +232,7 @@ _TIMESTAMP = attrgetter("timestamp")
 _LINE_NUMBER = attrgetter("line_number")
 
 
-def _add_rows(batch: DecodedBatch, wires: list[_Wire], positions: Sequence[int],
+def _add_rows(batch: DecodedBatch, wires: list[Wire], positions: Sequence[int],
               record_time: float | Sequence[float]) -> None:
     """Append rows from checked structs (msgspec checked every type epoch_time accepts).
 

@@ -1,7 +1,8 @@
 """Read events from files: JSONL events (optionally gzip) or raw CI logs.
 
 A raw log is one job's log: every line becomes an event of a job named after the file.
-JSONL is recognised by its first non-empty line being a JSON object.
+JSONL is recognised by its first non-empty line, read whole (up to max_event_bytes), being
+a JSON object with a message field (or a `type`); a UTF-8 byte order mark is skipped.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import orjson
 
 from worker.decode.batch import DecodedBatch, decode_lines
 from worker.decode.contract import DEFAULT_OPTIONS, DecodeError, DecodeOptions, is_event_object
-from worker.decode.record import decode_record
+from worker.decode.record import BOM, decode_record
 from worker.model import Event, JobKey, Partition
+
+FIRST_LINE_BYTES = DEFAULT_OPTIONS.max_event_bytes + 1  # a longer line is no event
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +64,52 @@ class Input:
 
 def open_input(path: str) -> Input:
     stream = open_binary(path)
-    reader: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream, 1 << 20)
-    first = reader.peek(65536)[:65536].lstrip()
-    jsonl = first.startswith(b"{") and _looks_like_event(first.split(b"\n", 1)[0])
+    head = _first_line(stream)
+    reader = io.BufferedReader(_Rewound(head, stream), 1 << 20)
+    first = head.lstrip()
+    first = first[3:] if first.startswith(BOM) else first
+    jsonl = first.startswith(b"{") and _looks_like_event(first)
     name = Path(path).name if path != "-" else "stdin"
     source = f"file:{Path(path).resolve() if path != '-' else '-'}"
     mtime = os.path.getmtime(path) if path != "-" else time.time()
     return Input(path, Partition(source), jsonl, reader, JobKey("local", name, 1, name), mtime)
+
+
+def _first_line(stream: IO[bytes]) -> bytes:
+    """The bytes up to the end of the first non-blank line (at most FIRST_LINE_BYTES):
+    the format is told by that whole line, however long, not by a fixed-size peek."""
+    head = b""
+    while len(head) < FIRST_LINE_BYTES:
+        line = stream.readline(FIRST_LINE_BYTES - len(head))
+        head += line
+        if not line or line.strip():
+            break
+    return head
+
+
+class _Rewound(io.RawIOBase):
+    """A stream whose first bytes were read already (to tell its format): those again,
+    then the rest. A pipe is read as data comes (read1), never held back to fill."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        read = getattr(self._rest, "read1", self._rest.read)
+        data = read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._rest.close()
+        super().close()
 
 
 def read_records(inp: Input, opts: DecodeOptions | None = None, start: int = 0

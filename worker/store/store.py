@@ -5,6 +5,14 @@ workers). A Batch is written in ONE transaction together with the source positio
 reached, so a crash at any instant either keeps both or neither; the primary key of an
 occurrence (repo, run_id, run_attempt, job, entry_key) makes a redelivered record count
 never twice. The tables are in store_schema.py.
+
+An error that the values of one occurrence or dead end cause (a data error: a number out
+of a column's range, a NUL in PostgreSQL text, an unencodable string) must not stop the
+stream: the write isolates the items that cause it, halving the failing group inside
+savepoints of the same transaction, stores everything else with the positions, and
+hands the offending items back as `quarantined` with their reason. Transient errors
+(no connection, lock contention) are retried by store/retry.py; `is_data_error` tells
+the two apart, in one place.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,12 +34,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from worker.config import DEFAULTS
 from worker.model import Batch, DeadEndAttempt, Occurrence
 from worker.store import schema as s
-from worker.store.retry import with_retries
+from worker.store.retry import transient, with_retries
 from worker.store.schema import (
     SchemaVersionError,
     StoreError,
@@ -41,10 +49,12 @@ from worker.store.schema import (
 
 __all__ = [
     "EntryTotal",
+    "Quarantined",
     "SchemaVersionError",
     "Store",
     "StoreError",
     "WriteResult",
+    "is_data_error",
     "open_store",
     "to_datetime",
 ]
@@ -53,11 +63,40 @@ DEFAULT_URL = DEFAULTS.store  # the `store` key of worker/config.py
 
 
 @dataclass(frozen=True, slots=True)
+class Quarantined:
+    """An item the store refused for its values; the adapters dead-letter it."""
+
+    item: Occurrence | DeadEndAttempt
+    reason: str  # the error's class and first line, no bound parameters
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What a write added: the caller counts metrics from these, never from the batch."""
+    """What a write added: the caller counts metrics from these, never from the batch.
+    quarantined: what it could not store (data errors), each with its reason."""
 
     new_occurrences: list[Occurrence]
     new_dead_ends: list[DeadEndAttempt]
+    quarantined: list[Quarantined] = field(default_factory=list)
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Did the values written cause this error (so retrying cannot help, and isolating
+    the item that caused it can)? Transient errors (store/retry.py) never are."""
+    if transient(exc):
+        return False
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    if isinstance(exc, StatementError):  # raised while binding a parameter
+        exc = exc.orig if exc.orig is not None else exc
+    return isinstance(exc, ValueError | OverflowError | TypeError)  # UnicodeEncodeError too
+
+
+def _reason(exc: BaseException) -> str:
+    """The error's class and its first line; SQLAlchemy's bound parameters left out."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [""])[0]
+    return f"store: {type(orig).__name__}: {first[:200]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,18 +156,19 @@ class Store:
     # -- writing -----------------------------------------------------------------------
 
     def write(self, batch: Batch) -> WriteResult:
-        """Write a batch and its positions in one transaction; return only what was new."""
+        """Write a batch and its positions in one transaction; return only what was new,
+        and what was quarantined for a data error (module docstring)."""
         occurrences = _unique_occurrences(batch.occurrences)
         dead_ends = _unique_dead_ends(batch.dead_ends)
         positions = sorted(batch.positions.items())
 
         def transaction() -> WriteResult:
+            bad: list[Quarantined] = []
             with self._writer.begin() as conn:
-                new_occ = _insert_occurrences(conn, occurrences)
-                _upsert_templates(conn, [o for o in new_occ if o.kb_id is None])
-                new_dead = _insert_dead_ends(conn, dead_ends)
+                new_occ = _isolating(conn, occurrences, _insert_with_templates, bad)
+                new_dead = _isolating(conn, dead_ends, _insert_dead_ends, bad)
                 _upsert_positions(conn, positions)
-            return WriteResult(new_occ, new_dead)
+            return WriteResult(new_occ, new_dead, bad)
 
         return with_retries(transaction)
 
@@ -234,6 +274,34 @@ def _occurrence_row(occ: Occurrence) -> dict[str, Any]:
 
 _OCC_KEY = ("repo", "run_id", "run_attempt", "job", "entry_key")
 _DEAD_END_KEY = ("repo", "run_id", "run_attempt", "job", "kb_id", "signal")
+
+
+def _isolating(conn: Connection, items: list[Any], insert: Callable[[Connection, list[Any]], list[Any]],
+               bad: list[Quarantined]) -> list[Any]:
+    """insert(conn, items), returning what was new. On a data error, roll the group back to
+    its savepoint and try each half, down to the single items that cause it (added to
+    bad): a handful of savepoints for one bad item in thousands."""
+    if not items:
+        return []
+    try:
+        with conn.begin_nested():
+            return insert(conn, items)
+    except Exception as exc:
+        if not is_data_error(exc):
+            raise
+        if len(items) == 1:
+            bad.append(Quarantined(items[0], _reason(exc)))
+            return []
+    half = len(items) // 2
+    return (_isolating(conn, items[:half], insert, bad)
+            + _isolating(conn, items[half:], insert, bad))
+
+
+def _insert_with_templates(conn: Connection, items: list[Occurrence]) -> list[Occurrence]:
+    """Occurrences, and their templates' counts for the unclassified ones that were new."""
+    new = _insert_occurrences(conn, items)
+    _upsert_templates(conn, [o for o in new if o.kb_id is None])
+    return new
 
 
 def _insert_occurrences(conn: Connection, items: list[Occurrence]) -> list[Occurrence]:
