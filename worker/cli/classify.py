@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         matches: list[Match] = sorted(pipeline.matches, key=lambda m: (m.block.job, m.block.line))
         found += len(matches)
         if args.format == "json":
-            sys.stdout.write(render_json(matches))
+            sys.stdout.write(render_json(matches, kb, path))
         else:
             source = path if len(args.files) > 1 else ""
             sys.stdout.write(render_text(matches, kb, args.lang, source))
