@@ -58,15 +58,32 @@ def add_store_args(p: Any) -> None:
                    f"(default: $TFPULSE_STORE or {DEFAULT_STORE})")
 
 
-def open_store_or_exit(url: str) -> Store:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite:///FILE URL (None for other URLs and in-memory SQLite)."""
+    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+
+
+def open_store_or_exit(url: str, *, create: bool = True, command: str = "") -> Store:
+    """The store at `url`, or exit 2 saying what to do. A read-only command passes
+    create=False: a SQLite file that does not exist is an error, never a new empty store."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from worker.store.store import StoreError, open_store
 
+    path = sqlite_file(url)
+    if not create and path is not None and not path.is_file():
+        demo = " (`make demo` writes sqlite:///tfpulse-demo.db)" if path.name != \
+            "tfpulse-demo.db" else " (`make demo` writes it)"
+        print(f"tfpulse {command or 'error'}: no store at {path}{demo}; point at yours with "
+              "--store URL or $TFPULSE_STORE", file=sys.stderr)
+        raise SystemExit(Exit.USAGE)
     try:
         return open_store(url)
     except (StoreError, SQLAlchemyError, OSError) as exc:
-        print(f"tfpulse: cannot open the store {url}: {exc}", file=sys.stderr)
+        reason = str(getattr(exc, "orig", None) or exc).split("\n", 1)[0]  # no library links
+        print(f"tfpulse: cannot open the store {url}: {reason}", file=sys.stderr)
         print("check the URL (sqlite:///path/file.db or postgresql://user@host:5432/db) "
               "and that the database is reachable", file=sys.stderr)
         raise SystemExit(Exit.USAGE) from None

@@ -15,12 +15,14 @@ from tqdm import tqdm
 
 from worker.cli.common import add_kb_and_store_args, open_kb_and_store, settle_heap
 from worker.cli.exits import Exit
+from worker.cli.inputs import CONTENT_ERRORS, NOT_TEXT, looks_binary, reason
 from worker.cli.stats import latest_day, print_top
 from worker.core.pipeline import Pipeline
 from worker.knowledge.entry import KnowledgeBase
 from worker.metrics.collector import StoreCollector
 from worker.metrics.counters import Metrics
 from worker.metrics.endpoints import Exporter
+from worker.sources.files import open_input
 from worker.sources.replay import ReplayTotals, replay_file
 from worker.store.store import Store
 
@@ -30,7 +32,14 @@ store: JSONL events as the worker consumes them from Kafka (gzip is fine), or ra
 logs (one job per file). Resumable: the position in each file is stored with the counts
 in one transaction, and a second run over the same files counts nothing twice.
 
-The embedded default: `tfpulse replay examples/sample-ci-stream.jsonl.gz --top 10`.
+Raw logs take their event time from the timestamps at the start of their lines (GitHub
+Actions, GitLab, Jenkins timestamper, ISO); the file's modification time only when the
+lines have none.
+
+examples:
+  tfpulse replay examples/sample-ci-stream.jsonl.gz --top 10      the embedded default
+  tfpulse replay events-*.jsonl.gz --store postgresql://tfpulse@db:5432/tfpulse
+  tfpulse replay job-1234.log --report weekly.html                 a raw log, then the report
 """
 
 
@@ -54,19 +63,25 @@ def register(sub: Any) -> None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    problems = [problem for path in args.files if (problem := unreadable(path))]
+    if problems:  # before the store is opened: a typo never creates an empty store
+        for problem in problems:
+            print(f"tfpulse replay: {problem}", file=sys.stderr)
+        return Exit.USAGE
     kb, store = open_kb_and_store(args)
     pipeline = Pipeline(kb, repo_entries=store.repo_entries())
     settle_heap()
     totals = ReplayTotals()
-    missing = [p for p in args.files if p != "-" and not Path(p).is_file()]
-    if missing:
-        print(f"tfpulse replay: no such file: {', '.join(missing)}", file=sys.stderr)
-        return Exit.USAGE
     metrics, exporter = _serve_metrics(args.metrics_address, kb, store)
     started = time.perf_counter()
     for path in args.files:
         with _progress_bar(path, not args.no_progress) as bar:
-            replay_file(path, pipeline, store, totals, bar.update, metrics)
+            try:
+                replay_file(path, pipeline, store, totals, bar.update, metrics)
+            except CONTENT_ERRORS as exc:  # what was read before is stored and resumable
+                print(f"tfpulse replay: {path} {reason(exc)}", file=sys.stderr)
+                store.close()
+                return Exit.USAGE
     secs = time.perf_counter() - started  # first read to last write: start-up left out
     print(f"replayed {totals.events:,} events ({totals.invalid:,} invalid) from "
           f"{len(args.files)} file(s) in {secs:.2f}s ({totals.events / max(secs, 1e-9):,.0f} "
@@ -87,6 +102,21 @@ def run_replay(args: argparse.Namespace) -> int:
         exporter.stop()
     store.close()
     return Exit.OK
+
+
+def unreadable(path: str) -> str | None:
+    """Why `path` cannot be replayed (missing, binary, not gzip), or None."""
+    if path == "-":
+        return None
+    if not Path(path).is_file():
+        return f"{path}: no such file"
+    try:
+        inp = open_input(path)
+        binary = looks_binary(inp.reader.peek(65536)[:65536])
+        inp.close()
+    except (OSError, *CONTENT_ERRORS) as exc:
+        return f"{path} {reason(exc)}"
+    return f"{path} {NOT_TEXT}" if binary else None
 
 
 def _serve_metrics(address: str | None, kb: KnowledgeBase, store: Store
