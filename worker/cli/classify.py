@@ -8,8 +8,8 @@ from typing import Any
 
 from worker.cli.common import add_kb_args, load_kb_or_exit
 from worker.cli.exits import Exit, combine
-from worker.cli.inputs import CONTENT_ERRORS, NOT_TEXT, looks_binary, reason
 from worker.cli.explain import render_json, render_text
+from worker.cli.inputs import CONTENT_ERRORS, NOT_TEXT, looks_binary, reason
 from worker.core.pipeline import Pipeline
 from worker.model import Match
 from worker.sources.files import open_input, read_chunks, read_records
