@@ -120,3 +120,11 @@ def test_kb_lint_bad_regex_is_one_clean_line(tmp_path: Path) -> None:
     assert len(problem) == 1 and problem[0].endswith(
         "patterns[0].regex: does not compile in RE2: missing ): (unbalanced"), problem
     assert "absl" not in done.stderr and "re2.cc" not in done.stderr and "b'" not in done.stdout
+
+
+def test_an_unreachable_postgres_store_is_said_at_once() -> None:
+    done = tfpulse("stats", "--store", "postgresql://nobody@127.0.0.1:1/none")
+    assert done.returncode == Exit.USAGE
+    assert done.stderr.startswith("tfpulse stats: cannot reach the store postgresql://nobody@")
+    assert "Connection refused" in done.stderr
+    assert "sqlalche.me" not in done.stderr and "retrying" not in done.stderr
