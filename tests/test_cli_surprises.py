@@ -128,3 +128,12 @@ def test_an_unreachable_postgres_store_is_said_at_once() -> None:
     assert done.stderr.startswith("tfpulse stats: cannot reach the store postgresql://nobody@")
     assert "Connection refused" in done.stderr
     assert "sqlalche.me" not in done.stderr and "retrying" not in done.stderr
+
+
+def test_jsonl_with_only_invalid_events_is_not_no_failure(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"repo": "a/b", "run_id": "1", "job": "plan", "line": null}\n')
+    done = tfpulse("classify", str(events))
+    assert done.returncode == Exit.USAGE and "No Terraform failures" not in done.stdout
+    assert done.stderr.startswith(f"tfpulse classify: {events}: 1 invalid event line(s) skipped "
+                                  "(first: line 1: ")

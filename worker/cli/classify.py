@@ -21,7 +21,8 @@ the principal/action/resource it names, the root cause, workarounds best first w
 their success rates, the dead ends to avoid, and documentation links.
 
 exit codes: 0 no failure found, 1 failures found, 2 an input could not be read (missing,
-binary, corrupt gzip), 3 KB does not load. With several files every readable one is
+binary, corrupt gzip, JSONL without one valid event), 3 KB does not load. With several
+files every readable one is
 explained; an unreadable one makes the code 2 even when failures were found elsewhere.
 
 examples:
@@ -75,9 +76,20 @@ def _classify(pipeline: Pipeline, path: str) -> list[Match] | None:
             print(f"tfpulse classify: {name} {NOT_TEXT}", file=sys.stderr)
             return None
         if inp.jsonl:
+            valid, invalid, first = 0, 0, ""
             for record in read_records(inp):
                 if record.event is not None:
+                    valid += 1
                     pipeline.process(record.event)
+                else:
+                    invalid += 1
+                    first = first or f"line {record.position[1] + 1}: {record.error}"
+            if invalid:
+                print(f"tfpulse classify: {name}: {invalid} invalid event line(s) skipped "
+                      f"(first: {first})", file=sys.stderr)
+            if invalid and not valid:  # nothing was read: not "no failure"
+                inp.close()
+                return None
         else:
             for first, data in read_chunks(inp):
                 pipeline.process_text(inp.job, data, first, inp.timestamp)
