@@ -76,17 +76,17 @@ def _classify(pipeline: Pipeline, path: str) -> list[Match] | None:
             print(f"tfpulse classify: {name} {NOT_TEXT}", file=sys.stderr)
             return None
         if inp.jsonl:
-            valid, invalid, first = 0, 0, ""
+            valid, invalid, first_error = 0, 0, ""
             for record in read_records(inp):
                 if record.event is not None:
                     valid += 1
                     pipeline.process(record.event)
                 else:
                     invalid += 1
-                    first = first or f"line {record.position[1] + 1}: {record.error}"
+                    first_error = first_error or f"line {record.position[1] + 1}: {record.error}"
             if invalid:
                 print(f"tfpulse classify: {name}: {invalid} invalid event line(s) skipped "
-                      f"(first: {first})", file=sys.stderr)
+                      f"(first: {first_error})", file=sys.stderr)
             if invalid and not valid:  # nothing was read: not "no failure"
                 inp.close()
                 return None
