@@ -137,3 +137,9 @@ def test_jsonl_with_only_invalid_events_is_not_no_failure(tmp_path: Path) -> Non
     assert done.returncode == Exit.USAGE and "No Terraform failures" not in done.stdout
     assert done.stderr.startswith(f"tfpulse classify: {events}: 1 invalid event line(s) skipped "
                                   "(first: line 1: ")
+
+
+def test_produce_checks_its_files_before_connecting(tmp_path: Path) -> None:
+    done = tfpulse("produce", str(tmp_path / "none.jsonl"), "--bootstrap-servers", "127.0.0.1:1")
+    assert done.returncode == Exit.USAGE
+    assert done.stderr == f"tfpulse produce: {tmp_path / 'none.jsonl'}: no such file\n"

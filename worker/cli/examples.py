@@ -13,9 +13,6 @@ EXAMPLES = {
   tfpulse run --config tfpulse.yaml                       the worker, configured by a file
   TFPULSE_KAFKA_BOOTSTRAP_SERVERS=kafka:9092 tfpulse run  or by the environment
   tfpulse run --topic ci-logs --store postgresql://tfpulse@db:5432/tfpulse""",
-    "produce": """\
-  tfpulse produce examples/sample-ci-stream.jsonl.gz      send the sample stream to Kafka
-  tfpulse produce events.jsonl --bootstrap-servers localhost:9092 --topic ci-logs""",
     "kb": """\
   tfpulse kb lint && tfpulse kb test                      prove the knowledge base
   tfpulse kb stats                                        entries per tag, category, domain""",

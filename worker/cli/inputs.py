@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from pathlib import Path
+
+from worker.sources.files import open_input
 
 NOT_TEXT = "is not a text log or JSONL file (binary data); tfpulse reads CI logs and events"
 # Errors reading a file that are about its content, not the file system.
@@ -32,3 +35,18 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"cannot be read: {exc.strerror or exc}"
     return f"cannot be read: {exc}"
+
+
+def unreadable(path: str) -> str | None:
+    """Why `path` cannot be replayed (missing, binary, not gzip), or None."""
+    if path == "-":
+        return None
+    if not Path(path).is_file():
+        return f"{path}: no such file"
+    try:
+        inp = open_input(path)
+        binary = looks_binary(inp.reader.peek(65536)[:65536])
+        inp.close()
+    except (OSError, *CONTENT_ERRORS) as exc:
+        return f"{path} {reason(exc)}"
+    return f"{path} {NOT_TEXT}" if binary else None

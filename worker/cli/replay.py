@@ -15,14 +15,13 @@ from tqdm import tqdm
 
 from worker.cli.common import add_kb_and_store_args, open_kb_and_store, settle_heap
 from worker.cli.exits import Exit
-from worker.cli.inputs import CONTENT_ERRORS, NOT_TEXT, looks_binary, reason
+from worker.cli.inputs import CONTENT_ERRORS, reason, unreadable
 from worker.cli.stats import latest_day, print_top
 from worker.core.pipeline import Pipeline
 from worker.knowledge.entry import KnowledgeBase
 from worker.metrics.collector import StoreCollector
 from worker.metrics.counters import Metrics
 from worker.metrics.endpoints import Exporter
-from worker.sources.files import open_input
 from worker.sources.replay import ReplayTotals, replay_file
 from worker.store.store import Store
 
@@ -102,21 +101,6 @@ def run_replay(args: argparse.Namespace) -> int:
         exporter.stop()
     store.close()
     return Exit.OK
-
-
-def unreadable(path: str) -> str | None:
-    """Why `path` cannot be replayed (missing, binary, not gzip), or None."""
-    if path == "-":
-        return None
-    if not Path(path).is_file():
-        return f"{path}: no such file"
-    try:
-        inp = open_input(path)
-        binary = looks_binary(inp.reader.peek(65536)[:65536])
-        inp.close()
-    except (OSError, *CONTENT_ERRORS) as exc:
-        return f"{path} {reason(exc)}"
-    return f"{path} {NOT_TEXT}" if binary else None
 
 
 def _serve_metrics(address: str | None, kb: KnowledgeBase, store: Store
