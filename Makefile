@@ -9,13 +9,14 @@ TFPULSE := $(VENV)/bin/tfpulse
 SAMPLE := examples/sample-ci-stream.jsonl.gz
 DEMO_DB ?= tfpulse-demo.db
 
-.PHONY: help demo test venv deps lint typecheck kb-check unit pytest bench clean
+.PHONY: help demo screenshot test venv deps lint typecheck kb-check unit pytest bench clean
 
 help:
 	@echo "make demo    replay the sample CI stream into SQLite, print the top failures, write the weekly report"
 	@echo "make test    install everything needed, then lint, type-check, kb lint/test and pytest"
 	@echo "make unit    run the tests that need no service (no Kafka, PostgreSQL, Prometheus, Chromium)"
 	@echo "make bench   run the benchmarks (see benchmarks/README.md)"
+	@echo "make screenshot  regenerate docs/images/weekly-report.png from the demo's report"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,13 @@ deps:
 demo: venv
 	rm -f $(DEMO_DB)
 	$(TFPULSE) replay $(SAMPLE) --store sqlite:///$(DEMO_DB) --top 10 --report weekly-report.html
+	@echo
+	@echo "next: $(TFPULSE) stats --store sqlite:///$(DEMO_DB) --top 10"
+	@echo "      $(TFPULSE) report --store sqlite:///$(DEMO_DB) --out weekly.md"
+	@echo "      open weekly-report.html (or: export TFPULSE_STORE=sqlite:///$(DEMO_DB))"
+
+screenshot: demo
+	$(PY) scripts/report-screenshot weekly-report.html docs/images/weekly-report.png
 
 lint: venv
 	$(VENV)/bin/ruff check worker tests examples benchmarks

@@ -49,10 +49,19 @@ def test_second_replay_counts_nothing_twice(replayed: str, capsys) -> None:
     assert stats(replayed, capsys) == before
 
 
-def test_stats_json_shape_is_sorted_by_kb_id(replayed: str, capsys) -> None:
-    rows = stats(replayed, capsys)
-    assert [r["kb_id"] for r in rows] == sorted(r["kb_id"] for r in rows)
+def test_stats_json_shape_and_sort(replayed: str, capsys) -> None:
+    rows = stats(replayed, capsys)  # default: most occurrences first, ties by kb_id
+    assert [(-r["occurrences"], r["kb_id"]) for r in rows] == sorted(
+        (-r["occurrences"], r["kb_id"]) for r in rows)
     assert set(rows[0]) == {"kb_id", "occurrences", "first_seen", "last_seen"}
+    assert main(["stats", "--store", replayed, "--format", "json", "--sort", "kb_id",
+                 "--top", "5", "--unclassified"]) == 0
+    by_id = json.loads(capsys.readouterr().out)
+    assert [r["kb_id"] for r in by_id] == sorted(r["kb_id"] for r in rows)[:5]
+    assert main(["stats", "--store", replayed, "--format", "json", "--unclassified",
+                 "--sort", "occurrences"]) == 0
+    assert [r for r in json.loads(capsys.readouterr().out) if r["kb_id"] is None][0][
+        "occurrences"] == TRUTH["unclassified"]["occurrences"]
 
 
 def test_report_command_writes_markdown(replayed: str, tmp_path: Path) -> None:

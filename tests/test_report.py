@@ -177,7 +177,8 @@ def test_window_is_iso_weeks_ending_at_as_of():
     ({2, 3, 4}, "gone quiet"),
     ({2, 3}, None),  # never chronic
     ({6, 7, 8}, None),  # quiet since before the window
-    ({5, 6, 7}, "gone quiet"),  # chronic in the 6 weeks ending with week 5 (partly history)
+    ({5, 6, 7}, None),  # 1 of the 6 window weeks: the rule counts window weeks only
+    ({2, 3, 5}, "gone quiet"),
 ])
 def test_lifecycle_status(ages, status):
     assert lifecycle_status(ages, 6, 3) == status
@@ -289,15 +290,21 @@ def test_least_privilege(report):
         (DEPLOYER, "aws", "dynamodb:PutItem, s3:GetObject, s3:PutObject", f"{TABLE}, {STATE}", 6),
         (GSA, "gcp", "storage.objects.create, storage.objects.get", BUCKET, 2),
     ])
-    assert [json.loads(s) for s in lp["suggestion"]] == [
-        [RG_READ, LIST_KEYS],
-        {"Effect": "Allow", "Action": ["dynamodb:DeleteItem", "s3:GetObject"],
-         "Resource": [TABLE, ARTIFACT]},
-        {"Effect": "Allow", "Action": ["dynamodb:PutItem", "s3:GetObject", "s3:PutObject"],
-         "Resource": [TABLE, STATE]},
-        ["storage.objects.create", "storage.objects.get"],
-    ]
-    assert list(json.loads(lp["suggestion"][1])) == ["Effect", "Action", "Resource"]
+    azure, appci, deployer, gcp = lp["suggestion"]
+    assert json.loads(deployer) == {"Version": "2012-10-17", "Statement": [
+        {"Sid": "TfpulseAllowDynamodb", "Effect": "Allow", "Action": ["dynamodb:PutItem"],
+         "Resource": [TABLE]},
+        {"Sid": "TfpulseAllowS3", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+         "Resource": [STATE]}]}
+    assert json.loads(appci)["Statement"][1]["Resource"] == [ARTIFACT]
+    assert gcp.splitlines() == [
+        "gcloud iam roles create tfpulseCi --project=<project id> \\",
+        "  --title='tfpulse CI' --permissions=storage.objects.create,storage.objects.get",
+        "gcloud projects add-iam-policy-binding <project id> \\",
+        f"  --member=serviceAccount:{GSA} --role=projects/<project id>/roles/tfpulseCi"]
+    role = json.loads(azure.splitlines()[0].split("'", 1)[1].rsplit("'", 1)[0])
+    assert role["Actions"] == sorted([RG_READ, LIST_KEYS]) and role["AssignableScopes"] == [RG]
+    assert azure.splitlines()[1] == f"az role assignment create --assignee {AZP} --role 'tfpulse CI' --scope {RG}"
 
 
 def test_state_locks(report):
@@ -396,8 +403,8 @@ def test_top_caps_ranked_tables(store):
 def test_chronic_weeks_and_window_length(store):
     report = build_report(store.engine, KB, weeks=6, as_of=AS_OF, chronic_weeks=4)
     assert [r[:2] for r in rows(report.tables["lifecycle"])] == [
-        ("new", GCP), ("regressed", DDB), ("chronic", S3), ("gone quiet", AZ)]  # LOCK: 3 weeks
-    # AZ: 4 weeks seen (W18-W21) in the 6 weeks ending with its last week, W21
+        ("new", GCP), ("regressed", DDB), ("chronic", S3)]  # LOCK: 3 weeks
+    # AZ: 3 window weeks seen (W19-W21; W18 is before the window) < K = 4: no label
     two = build_report(store.engine, KB, weeks=2, as_of=AS_OF)
     assert (two.chronic_weeks, two.summary["occurrences"]) == (1, 11)  # W23 3 + W24 8
 
@@ -454,8 +461,9 @@ def test_markdown(report):
         "| aws/s3-access-denied | 1 | 1 | 1 | 0 | 2 | 1 | 6 | -1 | -50.0% |",
         "| terraform/state-lock-held | 0 | 0 | 1 | 2 | 0 | 2 | 5 | +2 | — |",
         "K = 3 of N = 6 weeks. **new**: first seen ever this week; **regressed**: back this week "
-        "after 2 or more quiet weeks; **chronic**: seen in at least K of the N weeks, still active; "
-        "**gone quiet**: chronic, then not seen for 2 or more weeks.",
+        "after 2 or more quiet weeks; **chronic**: seen in at least K of the N weeks, and this "
+        "week or the week before; **gone quiet**: seen in at least K of the N weeks, but not this "
+        "week or the week before.",
         f"| gone quiet | {AZ} | 3 | 3 | 0 | 3 | 2024-04-30 | 2024-05-23 |",
         f"| {DEPLOYER} | s3:GetObject | {STATE} | 4 | 1 | {S3} | 2024-06-11 |",
         f"| {INFRA} | 3 | 1 | 4 |",
@@ -468,14 +476,14 @@ def test_markdown(report):
         f"{KB[S3]['workaround']} |",
     ]:
         assert line in md.splitlines(), line
-    statement = ('```json\n{\n  "Effect": "Allow",\n  "Action": [\n    "dynamodb:PutItem",\n'
-                 '    "s3:GetObject",\n    "s3:PutObject"\n  ],\n  "Resource": [\n'
-                 f'    "{TABLE}",\n    "{STATE}"\n  ]\n}}\n```')
-    assert f"`{DEPLOYER}` (aws):\n\n{statement}" in md
-    assert '```json\n[\n  "storage.objects.create",\n  "storage.objects.get"\n]\n```' in md
+    policy = json.loads(md.split(f"`{DEPLOYER}` (aws):\n\n```json\n", 1)[1].split("```", 1)[0])
+    assert policy["Statement"][1] == {"Sid": "TfpulseAllowS3", "Effect": "Allow",
+                                      "Action": ["s3:GetObject", "s3:PutObject"],
+                                      "Resource": [STATE]}
+    assert f"`{GSA}` (gcp):\n\n```sh\ngcloud iam roles create tfpulseCi" in md
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == [
-        "## Summary", "## Occurrences per week", "## Trend per KB entry",
+        "## Summary", "## Fix these first", "## Occurrences per week", "## Trend per KB entry",
         "## New, regressed, chronic and gone quiet", "## Top recurring permission errors",
         "## Least-privilege suggestions", "## State-lock errors per repo",
         "## Top unclassified templates", "## By repo", "## By team", "## Dead-end attempts",
@@ -485,7 +493,7 @@ def test_markdown(report):
 def test_csv(report, tmp_path):
     paths = write_csv(report, tmp_path / "out")
     assert [p.name for p in paths] == [
-        "summary.csv", "weekly_totals.csv", "trend.csv", "weekly.csv", "lifecycle.csv",
+        "summary.csv", "fix_first.csv", "weekly_totals.csv", "trend.csv", "weekly.csv", "lifecycle.csv",
         "permissions.csv", "least_privilege.csv", "state_locks.csv", "unclassified.csv",
         "by_repo.csv", "by_team.csv", "dead_ends.csv", "entries.csv"]
     text = {p.stem: p.read_text() for p in paths}
@@ -504,7 +512,5 @@ def test_csv(report, tmp_path):
     assert len(trend) == 7
     assert text["lifecycle"].splitlines()[1] == f"new,{GCP},{KB[GCP]['title']},1,2,2,0,2024-06-10,2024-06-11"
     back = pd.read_csv(tmp_path / "out" / "least_privilege.csv")
-    assert json.loads(back["suggestion"][2]) == {
-        "Effect": "Allow", "Action": ["dynamodb:PutItem", "s3:GetObject", "s3:PutObject"],
-        "Resource": [TABLE, STATE]}
+    assert json.loads(back["suggestion"][2])["Statement"][0]["Resource"] == [TABLE]
     assert len(text["weekly"].splitlines()) == 1 + 6 * 6

@@ -1,4 +1,4 @@
-"""`python -m worker.cli.main`: the same as the `tfpulse` command."""
+"""`python -m worker.cli`: the same as the `tfpulse` command."""
 
 import sys
 

@@ -58,15 +58,39 @@ def add_store_args(p: Any) -> None:
                    f"(default: $TFPULSE_STORE or {DEFAULT_STORE})")
 
 
-def open_store_or_exit(url: str) -> Store:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite:///FILE URL (None for other URLs and in-memory SQLite)."""
+    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+
+
+def open_store_or_exit(url: str, *, create: bool = True, command: str = "") -> Store:
+    """The store at `url`, or exit 2 saying what to do. A read-only command passes
+    create=False: a SQLite file that does not exist is an error, never a new empty store."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from worker.store.store import StoreError, open_store
 
+    path = sqlite_file(url)
+    if not create and path is not None and not path.is_file():
+        demo = " (`make demo` writes sqlite:///tfpulse-demo.db)" if path.name != \
+            "tfpulse-demo.db" else " (`make demo` writes it)"
+        print(f"tfpulse {command or 'error'}: no store at {path}{demo}; point at yours with "
+              "--store URL or $TFPULSE_STORE", file=sys.stderr)
+        raise SystemExit(Exit.USAGE)
+    unreachable = None if create or path is not None else _unreachable(url)
+    if unreachable:
+        print(f"tfpulse {command or 'error'}: cannot reach the store {url}: {unreachable}",
+              file=sys.stderr)
+        print("check the URL (postgresql://user@host:5432/db) and that the database is up; "
+              "point at another with --store URL or $TFPULSE_STORE", file=sys.stderr)
+        raise SystemExit(Exit.USAGE)
     try:
         return open_store(url)
     except (StoreError, SQLAlchemyError, OSError) as exc:
-        print(f"tfpulse: cannot open the store {url}: {exc}", file=sys.stderr)
+        reason = str(getattr(exc, "orig", None) or exc).split("\n", 1)[0]  # no library links
+        print(f"tfpulse: cannot open the store {url}: {reason}", file=sys.stderr)
         print("check the URL (sqlite:///path/file.db or postgresql://user@host:5432/db) "
               "and that the database is reachable", file=sys.stderr)
         raise SystemExit(Exit.USAGE) from None
@@ -75,6 +99,32 @@ def open_store_or_exit(url: str) -> Store:
 def add_kb_and_store_args(p: Any) -> None:
     add_store_args(p)
     add_kb_args(p)
+
+
+def _unreachable(url: str) -> str | None:
+    """Why a PostgreSQL store cannot be reached in 5 s (one try, the first line of the
+    driver's reason), or None. A read-only command says so at once instead of retrying
+    as the worker does."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # open_store words a bad URL
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        return None
+    engine = create_engine(parsed.set(drivername="postgresql+psycopg"),
+                           connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            return None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc)
+        return reason.strip().splitlines()[0].removeprefix("connection failed: ")
+    finally:
+        engine.dispose()
 
 
 def open_kb_and_store(args: argparse.Namespace) -> tuple[KnowledgeBase, Store]:

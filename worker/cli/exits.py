@@ -23,6 +23,20 @@ MEANING = {
 }
 
 
+# When one run has several outcomes (`classify a.log missing.log`: a failure in a.log, and
+# an input it could not read), the code is the first of these that happened: an unread
+# input makes every other answer incomplete, so it must not pass for "failures found"
+# or "no failure". Every readable file is still explained.
+PRECEDENCE = (Exit.KB, Exit.USAGE, Exit.FOUND, Exit.OK)
+
+
+def combine(codes: list[Exit]) -> Exit:
+    """The exit code of a run whose parts ended with `codes` (PRECEDENCE)."""
+    return next((code for code in PRECEDENCE if code in codes), Exit.OK)
+
+
 def describe() -> str:
     """The exit-code lines of --help."""
-    return "exit codes: " + ", ".join(f"{int(code)} {text}" for code, text in MEANING.items()) + "."
+    return ("exit codes: " + ", ".join(f"{int(code)} {text}" for code, text in MEANING.items())
+            + "; when several apply, the first of " + ", ".join(str(int(c)) for c in PRECEDENCE)
+            + ".")

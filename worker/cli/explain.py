@@ -2,32 +2,58 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
 import orjson
 
+from worker.core.fill import Filled, fill
 from worker.core.redact import redact
-from worker.knowledge.entry import KnowledgeBase
+from worker.knowledge.entry import Entry, KnowledgeBase
 from worker.model import Match
 
 WIDTH = 100
+PLACEHOLDER = re.compile(r"<[^<>\n]{1,40}>")
+NBSP = "\u00a0"  # textwrap breaks at ASCII whitespace only
 
 
-def match_json(match: Match) -> dict[str, Any]:
-    """The DESIGN.md shape: kb_id, tags, category, fields, line, text."""
-    return {
+def match_json(match: Match, kb: KnowledgeBase | None = None, source: str = "-") -> dict[str, Any]:
+    """The DESIGN.md shape (kb_id, tags, category, fields, line, text) plus the file and,
+    for a known error, the entry's family, title, root cause, workarounds filled from the
+    log (best first) and dead ends."""
+    doc: dict[str, Any] = {
         "kb_id": match.kb_id,
         "tags": list(match.tags),
         "category": match.category,
         "fields": {k: redact(v) for k, v in match.fields.items()},
         "line": match.block.line,
         "text": redact(match.block.text),
+        "file": source,
     }
+    entry = kb.get(match.kb_id) if kb is not None else None
+    doc.update(family=entry.family if entry else None, title=entry.title if entry else None,
+               root_cause=str(entry.text("root_cause") or "") if entry else None,
+               workarounds=[], dead_ends=[])
+    if entry is not None:
+        for w in entry.workarounds():
+            filled = _filled(str(w.get("action", "")), match)
+            doc["workarounds"].append({
+                "action": filled.text, "success_rate": w.get("success_rate"),
+                "from_log": list(filled.from_log), "missing": list(filled.missing)})
+        doc["dead_ends"] = [{"action": d.get("action"), "why_fails": d.get("why_fails"),
+                             "fail_rate": d.get("fail_rate")} for d in entry.dead_ends()]
+    return doc
 
 
-def render_json(matches: list[Match]) -> str:
-    return "".join(orjson.dumps(match_json(m)).decode() + "\n" for m in matches)
+def render_json(matches: list[Match], kb: KnowledgeBase | None = None, source: str = "-") -> str:
+    return "".join(orjson.dumps(match_json(m, kb, source)).decode() + "\n" for m in matches)
+
+
+def _filled(text: str, match: Match) -> Filled:
+    """A workaround with the log's values in place of the KB's samples (redacted)."""
+    filled = fill(text, match.fields)
+    return Filled(redact(filled.text), filled.from_log, filled.missing)
 
 
 def render_text(matches: list[Match], kb: KnowledgeBase, lang: str = "en",
@@ -60,16 +86,15 @@ def _one(m: Match, kb: KnowledgeBase, lang: str, source: str) -> str:
     lines.append("  Root cause:")
     lines += _wrap(str(entry.text("root_cause", lang) or ""), "    ")
     lines.append("  Workarounds, best first:")
-    zh = entry.data.get("workarounds_zh") if lang == "zh" else None
     for i, w in enumerate(entry.workarounds(), start=1):
-        rate = _pct(w.get("success_rate"))
-        action = str(w.get("action", ""))
-        if zh:
-            original = list(entry.data.get("workarounds") or [])
-            pos = next((j for j, o in enumerate(original) if o is w), None)
-            if pos is not None and pos < len(zh):
-                action = str(zh[pos])
-        lines += _wrap(f"{i}. [{rate} success] {action}", "    ", "       ")
+        filled = _filled(_action(entry, w, lang), m)
+        lines += _wrap(f"{i}. [{_pct(w.get('success_rate'))} success] {filled.text}",
+                       "    ", "       ")
+        if filled.missing:
+            lines += _wrap(f"(the log does not say {', '.join(filled.missing)}: put yours in "
+                           "before you paste this)", "       ")
+        elif filled.from_log:
+            lines.append(f"       (filled from the log: {', '.join(filled.from_log)})")
     dead = entry.dead_ends()
     if dead:
         lines.append("  Dead ends, avoid:")
@@ -83,6 +108,18 @@ def _one(m: Match, kb: KnowledgeBase, lang: str, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _action(entry: Entry, workaround: Any, lang: str) -> str:
+    """A workaround's action, in Chinese when asked for and the entry has it."""
+    action = str(workaround.get("action", ""))
+    zh = entry.data.get("workarounds_zh") if lang == "zh" else None
+    if zh:
+        original = list(entry.data.get("workarounds") or [])
+        pos = next((j for j, o in enumerate(original) if o is workaround), None)
+        if pos is not None and pos < len(zh):
+            action = str(zh[pos])
+    return action
+
+
 def _pct(value: Any) -> str:
     try:
         return f"{float(value) * 100:.0f}%"
@@ -91,5 +128,9 @@ def _pct(value: Any) -> str:
 
 
 def _wrap(text: str, first: str, rest: str | None = None) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=first,
-                         subsequent_indent=rest if rest is not None else first) or [first]
+    """Wrapped lines; a `<placeholder with spaces>` and an ARN are never split."""
+    text = PLACEHOLDER.sub(lambda m: m.group(0).replace(" ", NBSP), text)
+    lines = textwrap.wrap(text, WIDTH, initial_indent=first, break_long_words=False,
+                          break_on_hyphens=False,
+                          subsequent_indent=rest if rest is not None else first) or [first]
+    return [line.replace(NBSP, " ") for line in lines]

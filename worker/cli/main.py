@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from worker import __version__
 from worker.cache import install_disk_cache
 from worker.cli import exits
+from worker.cli.examples import add_examples
 from worker.cli.exits import Exit
 from worker.cli.logs import setup_logging
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (classify, replay, stats, run, produce, report, kb):
         module.register(sub)
+    add_examples(parser)
     return parser
 
 

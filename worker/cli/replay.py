@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from worker.cli.common import add_kb_and_store_args, open_kb_and_store, settle_heap
 from worker.cli.exits import Exit
+from worker.cli.inputs import CONTENT_ERRORS, reason, unreadable
 from worker.cli.stats import latest_day, print_top
 from worker.core.pipeline import Pipeline
 from worker.knowledge.entry import KnowledgeBase
@@ -35,7 +36,14 @@ A bad record never stops a replay: a line that is not a valid event (and an item
 store refuses for its values) is written with its reason to the dead-letter file (JSON
 lines, appended to, created only when needed) and counted in the summary.
 
-The embedded default: `tfpulse replay examples/sample-ci-stream.jsonl.gz --top 10`.
+Raw logs take their event time from the timestamps at the start of their lines (GitHub
+Actions, GitLab, Jenkins timestamper, ISO); the file's modification time only when the
+lines have none.
+
+examples:
+  tfpulse replay examples/sample-ci-stream.jsonl.gz --top 10      the embedded default
+  tfpulse replay events-*.jsonl.gz --store postgresql://tfpulse@db:5432/tfpulse
+  tfpulse replay job-1234.log --report weekly.html                 a raw log, then the report
 """
 DEFAULT_DEAD_LETTER = "tfpulse-dead-letters.jsonl"
 
@@ -63,21 +71,27 @@ def register(sub: Any) -> None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    problems = [problem for path in args.files if (problem := unreadable(path))]
+    if problems:  # before the store is opened: a typo never creates an empty store
+        for problem in problems:
+            print(f"tfpulse replay: {problem}", file=sys.stderr)
+        return Exit.USAGE
     kb, store = open_kb_and_store(args)
     pipeline = Pipeline(kb, repo_entries=store.repo_entries())
     settle_heap()
     totals = ReplayTotals()
-    missing = [p for p in args.files if p != "-" and not Path(p).is_file()]
-    if missing:
-        print(f"tfpulse replay: no such file: {', '.join(missing)}", file=sys.stderr)
-        return Exit.USAGE
     metrics, exporter = _serve_metrics(args.metrics_address, kb, store)
     started = time.perf_counter()
     dead = DeadLetterFile(args.dead_letter)
     try:
         for path in args.files:
             with _progress_bar(path, not args.no_progress) as bar:
-                replay_file(path, pipeline, store, totals, bar.update, metrics, dead)
+                try:
+                    replay_file(path, pipeline, store, totals, bar.update, metrics, dead)
+                except CONTENT_ERRORS as exc:  # what was read before is stored and resumable
+                    print(f"tfpulse replay: {path} {reason(exc)}", file=sys.stderr)
+                    store.close()
+                    return Exit.USAGE
     finally:
         dead.close()
     secs = time.perf_counter() - started  # first read to last write: start-up left out

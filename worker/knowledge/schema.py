@@ -104,7 +104,8 @@ class SchemaError:
 
     @property
     def field(self) -> str:
-        return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in self.path) or "(entry)"
+        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
+        return text.lstrip(".") or "(entry)"  # one style: patterns[0].regex, examples[1]
 
 
 def validate_entry(data: Any, expected_id: str) -> list[SchemaError]:
@@ -214,14 +215,30 @@ def _check_patterns(data: dict[str, Any]) -> list[SchemaError]:
     return errs
 
 
+_QUIET = re2.Options()
+_QUIET.log_errors = False  # the error is reported here, not logged by RE2 on stderr
+_UNSUPPORTED = re.compile(r"\\[1-9]|\(\?<?[=!]")  # backreference, lookahead, lookbehind
+
+
+def _re2_reason(exc: Exception) -> str:
+    reason = exc.args[0] if exc.args else str(exc)
+    return reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+
+
+def _unsupported_hint(regex: str) -> str:
+    if _UNSUPPORTED.search(regex):
+        return " (RE2 has no backreferences or lookaround: rewrite without them)"
+    return ""
+
+
 def _check_regex(regex: Any, path: tuple[Any, ...]) -> list[SchemaError]:
     if not isinstance(regex, str) or not regex:
         return [SchemaError(path, "a non-empty RE2 pattern is required")]
     try:
-        compiled = re2.compile(regex)
+        compiled = re2.compile(regex, _QUIET)
     except re2.error as exc:
-        return [SchemaError(path, f"does not compile in RE2 ({exc}); RE2 has no "
-                            "backreferences or lookaround")]
+        return [SchemaError(path, f"does not compile in RE2: {_re2_reason(exc)}"
+                            + _unsupported_hint(regex))]
     errs = []
     for name in compiled.groupindex:
         if not _FIELD.match(name):

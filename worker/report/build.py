@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from worker.report import calc, tables
+from worker.report import calc, fixfirst, tables
 from worker.report import permissions as perm
 from worker.report.read import Frames
 
@@ -34,6 +34,7 @@ class Report:
     top: int
     summary: dict[str, int | float]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # stale data, partial week: shown above everything
 
 
 def kb_titles_of(kb: Mapping[str, Any], ids: list[str]) -> dict[str, str]:
@@ -55,21 +56,25 @@ def compute_report(frames: Frames, kb: Mapping[str, Any], *, weeks: int, as_of: 
         dead = dead[dead["repo"].isin(set(occ["repo"]))]
     win, win_dead = occ[occ["in_window"]], dead[dead["age"] < weeks]
     classified = occ[occ["kb_id"].notna()]
+    first_day = calc.first_day_of(occ)
     titles = kb_titles_of(kb, sorted(set(classified["kb_id"]) | set(dead["kb_id"])))
     result = {
+        "fix_first": fixfirst.fix_first(win, window, titles,
+                                        lambda kb_id: tables.kb_field(kb, kb_id, "workaround")),
         "weekly_totals": calc.weekly_totals(occ, window),
-        "trend": calc.trend_wide(classified, window, titles),
-        "weekly": calc.weekly_long(classified, window, titles),
+        "trend": calc.trend_wide(classified, window, titles, first_day),
+        "weekly": calc.weekly_long(classified, window, titles, first_day),
         "lifecycle": calc.lifecycle(classified, window, k, titles),
         "permissions": perm.permission_errors(win, top),
         "least_privilege": perm.least_privilege(win),
         "state_locks": perm.state_locks(win),
         "unclassified": tables.unclassified_templates(win, frames.templates, top),
-        "by_repo": tables.breakdown(occ, "repo"),
-        "by_team": tables.breakdown(occ, "team"),
+        "by_repo": tables.breakdown(occ, "repo", calc.has_data(window, 1, first_day)),
+        "by_team": tables.breakdown(occ, "team", calc.has_data(window, 1, first_day)),
         "dead_ends": tables.dead_ends(win_dead, titles),
         "entries": tables.entries(win, kb, titles),
     }
     return Report(as_of=as_of, weeks=weeks, chronic_weeks=k, window_start=window.start,
                   week_labels=tuple(window.labels), repo=repo, team=team, top=top,
-                  summary=tables.summary(win, win_dead), tables=result)
+                  summary=tables.summary(win, win_dead), tables=result,
+                  notices=fixfirst.notices(occ, window))

@@ -84,6 +84,17 @@ def in_window(frame: pd.DataFrame, window: Window) -> pd.DataFrame:
     return frame[frame["age"] < window.weeks]
 
 
+def has_data(window: Window, age: int, first_day: date | None) -> bool:
+    """Whether the week at `age` ends after the first day with data: a change against a
+    week with no data at all is no change (the report shows a dash, not +70)."""
+    return first_day is not None and window.monday(age) + timedelta(days=7) > first_day
+
+
+def first_day_of(frame: pd.DataFrame) -> date | None:
+    """The first day of the frame's rows (its `day` column), or None."""
+    return date.fromisoformat(str(frame["day"].min())) if len(frame) else None
+
+
 def pct_change(change: int, previous: int) -> float:
     """Week-over-week change in percent, one decimal; NaN when the previous week is 0."""
     return round(change * 100.0 / previous, 1) if previous else math.nan
@@ -97,7 +108,15 @@ def _counts_by_age(frame: pd.DataFrame, key: str, ages: range) -> pd.DataFrame:
     return table.reindex(columns=list(ages), fill_value=0).astype(int)
 
 
-def weekly_long(classified: pd.DataFrame, window: Window, titles: dict[str, str]) -> pd.DataFrame:
+def _change(now: int, prev: int, known: bool) -> tuple[float, float]:
+    """(change, change in percent); NaN both when the week before has no data."""
+    if not known:
+        return math.nan, math.nan
+    return now - prev, pct_change(now - prev, prev)
+
+
+def weekly_long(classified: pd.DataFrame, window: Window, titles: dict[str, str],
+                first_day: date | None = None) -> pd.DataFrame:
     """One row per KB entry seen in the window and per week, with the change on the week before."""
     cols = ["kb_id", "title", "week", "week_start", "occurrences", "change", "change_pct"]
     ids = sorted(in_window(classified, window)["kb_id"].unique())
@@ -107,11 +126,13 @@ def weekly_long(classified: pd.DataFrame, window: Window, titles: dict[str, str]
         for age in range(window.weeks - 1, -1, -1):
             now, prev = int(counts.at[kb_id, age]), int(counts.at[kb_id, age + 1])
             rows.append((kb_id, titles.get(kb_id, kb_id), window.label(age),
-                         window.monday(age).isoformat(), now, now - prev, pct_change(now - prev, prev)))
+                         window.monday(age).isoformat(), now,
+                         *_change(now, prev, has_data(window, age + 1, first_day))))
     return pd.DataFrame(rows, columns=cols)
 
 
-def trend_wide(classified: pd.DataFrame, window: Window, titles: dict[str, str]) -> pd.DataFrame:
+def trend_wide(classified: pd.DataFrame, window: Window, titles: dict[str, str],
+               first_day: date | None = None) -> pd.DataFrame:
     """KB entries × weeks (oldest first), total, this/previous week and the change."""
     labels = window.labels
     ids = sorted(in_window(classified, window)["kb_id"].unique())
@@ -121,7 +142,7 @@ def trend_wide(classified: pd.DataFrame, window: Window, titles: dict[str, str])
         weekly = [int(counts.at[kb_id, age]) for age in range(window.weeks - 1, -1, -1)]
         now, prev = int(counts.at[kb_id, 0]), int(counts.at[kb_id, 1])
         rows.append([kb_id, titles.get(kb_id, kb_id), *weekly, sum(weekly), now, prev,
-                     now - prev, pct_change(now - prev, prev)])
+                     *_change(now, prev, has_data(window, 1, first_day))])
     cols = ["kb_id", "title", *labels, "total", "this_week", "prev_week", "change", "change_pct"]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["total", "kb_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
@@ -129,14 +150,15 @@ def trend_wide(classified: pd.DataFrame, window: Window, titles: dict[str, str])
 
 def weekly_totals(occ: pd.DataFrame, window: Window) -> pd.DataFrame:
     """Per week: all, classified and unclassified occurrences, unclassified share, change."""
+    first_day = first_day_of(occ)
     rows = []
     for age in range(window.weeks - 1, -1, -1):
         week, prev = occ[occ["age"] == age], occ[occ["age"] == age + 1]
         unclassified = int(week["kb_id"].isna().sum())
         total = len(week)
         rows.append((window.label(age), window.monday(age).isoformat(), total, total - unclassified,
-                     unclassified, pct_share(unclassified, total), total - len(prev),
-                     pct_change(total - len(prev), len(prev))))
+                     unclassified, pct_share(unclassified, total),
+                     *_change(total, len(prev), has_data(window, age + 1, first_day))))
     cols = ["week", "week_start", "occurrences", "classified", "unclassified",
             "unclassified_pct", "change", "change_pct"]
     return pd.DataFrame(rows, columns=cols)
@@ -165,7 +187,7 @@ def lifecycle_status(ages: set[int], weeks: int, chronic_weeks: int) -> str | No
         seen = sum(1 for age in ages if age < weeks)
         return "chronic" if seen >= chronic_weeks else None
     if last < weeks:
-        seen = sum(1 for age in ages if last <= age < last + weeks)
+        seen = sum(1 for age in ages if age < weeks)
         return "gone quiet" if seen >= chronic_weeks else None
     return None
 

@@ -106,7 +106,11 @@ def tick_labels(weeks: Iterable[str], mondays: Iterable[str]) -> list[str]:
 
 
 def _short(kb_id: str, width: int = 48) -> str:
-    return kb_id if len(kb_id) <= width else kb_id[: width - 1] + "…"
+    """An entry id that fits the chart's axis, cut after a `-` or `/`, never mid-word."""
+    if len(kb_id) <= width:
+        return kb_id
+    cut = max(kb_id.rfind("-", 0, width - 1), kb_id.rfind("/", 0, width - 1))
+    return kb_id[: cut if cut > 0 else width - 1] + "…"
 
 
 def charts(report: Report) -> dict[str, str | None]:

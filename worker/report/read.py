@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 OCC_COLUMNS = ("repo", "run_id", "run_attempt", "job", "kb_id", "team", "category", "tags",
-               "principal", "action", "resource", "first_seen", "template_id")
+               "principal", "action", "resource", "fields", "first_seen", "template_id")
 DEAD_COLUMNS = ("repo", "run_id", "run_attempt", "job", "kb_id", "signal", "seen_at")
 TEMPLATE_COLUMNS = ("template_id", "template", "example", "occurrences", "first_seen", "last_seen")
 

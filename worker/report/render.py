@@ -6,7 +6,6 @@ same store and `as_of` give byte-identical files.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from worker.report.build import Report
 
 SECTIONS: tuple[tuple[str, str, str], ...] = (
     # (table, heading, one-line explanation)
+    ("fix_first", "Fix these first", "The entries that cost the most runs in the last week with data, each with its best workaround filled from its own logs (a `<placeholder>` is what the logs did not say)."),
     ("weekly_totals", "Occurrences per week", "All stored occurrences per ISO week, change on the week before."),
     ("trend", "Trend per KB entry", "Occurrences per entry per week; change = this week minus the week before."),
     ("lifecycle", "New, regressed, chronic and gone quiet", ""),
@@ -32,11 +32,18 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
 STATUS_TEXT = {
     "new": "first seen ever this week",
     "regressed": "back this week after 2 or more quiet weeks",
-    "chronic": "seen in at least K of the N weeks, still active",
-    "gone quiet": "chronic, then not seen for 2 or more weeks",
+    "chronic": "seen in at least K of the N weeks, and this week or the week before",
+    "gone quiet": "seen in at least K of the N weeks, but not this week or the week before",
 }
 HIDDEN = {"trend": {"title", "this_week", "prev_week"}, "lifecycle": {"title"}, "dead_ends": {"title"},
-          "least_privilege": {"suggestion"}}
+          "least_privilege": {"suggestion"}, "fix_first": {"fix", "missing"}}
+GRANT_LANG = {"aws": "json", "gcp": "sh", "azure": "sh", "kubernetes": "yaml"}
+
+
+def more_rows(shown: int, total: int) -> str:
+    """The line under a capped table ("" when nothing was left out)."""
+    return (f"… and {total - shown} more (every row: `tfpulse report --format csv`)"
+            if total > shown else "")
 
 
 def is_missing(value: Any) -> bool:
@@ -100,16 +107,29 @@ def note(report: Report, name: str, explanation: str) -> str:
 
 
 def pretty_suggestion(raw: str) -> str:
-    return json.dumps(json.loads(raw), indent=2)
+    """A grant as printed: already in its platform's form (JSON, gcloud/az, YAML)."""
+    return raw.strip("\n")
+
+
+def toc(report: Report) -> list[tuple[str, str]]:
+    """(anchor, heading) of every section, in order."""
+    return [("summary", "Summary")] + [(name, heading) for name, heading, _ in SECTIONS]
+
+
+def _md_anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lowercase, spaces to dashes, punctuation dropped."""
+    return "".join(c for c in heading.lower().replace(" ", "-") if c.isalnum() or c in "-_")
 
 
 def _md_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
-def md_table(name: str, frame: pd.DataFrame) -> list[str]:
+def md_table(name: str, frame: pd.DataFrame, limit: int = 0) -> list[str]:
     if frame.empty:
         return ["_None._"]
+    total = len(frame)
+    frame = frame.head(limit) if limit else frame
     cols = visible_columns(name, frame)
     lines = ["| " + " | ".join(header(c) for c in cols) + " |",
              "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---"
@@ -117,7 +137,8 @@ def md_table(name: str, frame: pd.DataFrame) -> list[str]:
     for row in frame[cols].itertuples(index=False):
         cells = (_md_escape(fmt_cell(c, v)) for c, v in zip(cols, row, strict=True))
         lines.append("| " + " | ".join(cells) + " |")
-    return lines
+    more = more_rows(len(frame), total)
+    return lines + (["", more] if more else [])
 
 
 def _md_section(report: Report, name: str, heading: str, explanation: str) -> list[str]:
@@ -125,18 +146,26 @@ def _md_section(report: Report, name: str, heading: str, explanation: str) -> li
     lines = [f"## {heading}", ""]
     text = note(report, name, explanation)
     lines += [text, ""] if text else []
-    lines += md_table(name, frame)
+    lines += md_table(name, frame, report.top)
     if name == "least_privilege":
-        for row in frame.itertuples(index=False):
-            lines += ["", f"`{row.principal}` ({row.cloud}):", "", "```json",
+        for row in frame.head(report.top).itertuples(index=False):
+            lines += ["", f"`{row.principal}` ({row.cloud}):", "",
+                      f"```{GRANT_LANG.get(row.cloud, '')}",
                       pretty_suggestion(row.suggestion), "```"]
+    if name == "fix_first":
+        for i, row in enumerate(frame.itertuples(index=False), start=1):
+            lines += ["", f"{i}. **{row.kb_id}** ({row.occurrences} in {row.week}):", "",
+                      "   ```", *(f"   {ln}" for ln in str(row.fix).splitlines()), "   ```"]
     return lines + [""]
 
 
 def render_markdown(report: Report) -> str:
     """The whole report as GitHub-flavoured Markdown."""
-    lines = [f"# tfpulse weekly report — {report.week_labels[-1]}", "", subtitle(report), "",
-             "## Summary", "", "| metric | value |", "|---|---:|"]
+    lines = [f"# tfpulse weekly report — {report.week_labels[-1]}", "", subtitle(report), ""]
+    if report.notices:
+        lines += ["\n>\n".join(f"> {text}" for text in report.notices), ""]
+    lines += ["Contents: " + " · ".join(f"[{h}](#{_md_anchor(h)})" for _, h in toc(report)), ""]
+    lines += ["## Summary", "", "| metric | value |", "|---|---:|"]
     lines += [f"| {k} | {v} |" for k, v in summary_rows(report)] + [""]
     for name, heading, explanation in SECTIONS:
         lines += _md_section(report, name, heading, explanation)

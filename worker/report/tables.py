@@ -3,6 +3,7 @@ the entry catalogue and the summary (pure functions over DataFrames)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +44,7 @@ def kb_field(kb: Mapping[str, Any], kb_id: str, name: str) -> str:
     return " ".join(str(value).split())
 
 
-def breakdown(occ: pd.DataFrame, key: str) -> pd.DataFrame:
+def breakdown(occ: pd.DataFrame, key: str, prev_known: bool = True) -> pd.DataFrame:
     """Per repo or team: occurrences, classified/unclassified, entries, week change, top entry."""
     cols = [key, "occurrences", "classified", "unclassified", "unclassified_pct", "entries",
             "this_week", "prev_week", "change", "change_pct", "top_entry"]
@@ -60,7 +61,8 @@ def breakdown(occ: pd.DataFrame, key: str) -> pd.DataFrame:
         top = min(counts[counts == counts.max()].index) if len(counts) else ""
         rows.append((value, len(window), len(window) - unclassified, unclassified,
                      pct_share(unclassified, len(window)), int(window["kb_id"].nunique()),
-                     now, prev, now - prev, pct_change(now - prev, prev), top))
+                     now, prev, now - prev if prev_known else math.nan,
+                     pct_change(now - prev, prev) if prev_known else math.nan, top))
     out = pd.DataFrame(rows, columns=cols)
     out = out.sort_values(["occurrences", key], ascending=[False, True], kind="mergesort")
     return out.reset_index(drop=True)

@@ -36,7 +36,7 @@ def kb_info(kb: KnowledgeBase) -> dict[str, dict[str, Any]]:
     info = {}
     for e in kb:
         best = e.workarounds()[0] if e.workarounds() else {}
-        info[e.id] = {"title": e.title, "tags": list(e.tags), "category": e.category,
+        info[e.id] = {"title": short_title(e.title), "tags": list(e.tags), "category": e.category,
                       "root_cause": e.data.get("root_cause", ""),
                       "workaround": best.get("action", "")}
     return info
@@ -56,6 +56,14 @@ def write_report(store: Any, kb: KnowledgeBase, out: str, *, weeks: int, as_of: 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(text, encoding="utf-8")
     return [out]
+
+
+def short_title(text: str, width: int = 120) -> str:
+    """A title that fits a table cell, cut at a word boundary (never mid-word)."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    return text[:width].rsplit(" ", 1)[0].rstrip(" ,;:") + " …"
 
 
 def format_of(out: str) -> str:

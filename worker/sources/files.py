@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import orjson
 
+from worker.core.logtime import first_line_time
 from worker.decode.batch import DecodedBatch, decode_lines
 from worker.decode.contract import DEFAULT_OPTIONS, DecodeError, DecodeOptions, is_event_object
 from worker.decode.record import BOM, decode_record
@@ -55,7 +56,7 @@ class Input:
     jsonl: bool
     reader: Any
     job: JobKey  # the job a raw log belongs to
-    timestamp: float  # event time of a raw log's lines: the file's modification time
+    timestamp: float  # event time of a raw log's lines: their first timestamp, else the mtime
 
     def close(self) -> None:
         if self.path != "-":
@@ -71,8 +72,10 @@ def open_input(path: str) -> Input:
     jsonl = first.startswith(b"{") and _looks_like_event(first)
     name = Path(path).name if path != "-" else "stdin"
     source = f"file:{Path(path).resolve() if path != '-' else '-'}"
-    mtime = os.path.getmtime(path) if path != "-" else time.time()
-    return Input(path, Partition(source), jsonl, reader, JobKey("local", name, 1, name), mtime)
+    when = first_line_time(first) if not jsonl else None
+    if when is None:
+        when = os.path.getmtime(path) if path != "-" else time.time()
+    return Input(path, Partition(source), jsonl, reader, JobKey("local", name, 1, name), when)
 
 
 def _first_line(stream: IO[bytes]) -> bytes:
