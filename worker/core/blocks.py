@@ -9,6 +9,15 @@ A block closes at its frame end (`╵`), when the next diagnostic starts, after 
 lines, on a line that is clearly other output (a shell command, Terraform's progress
 messages), at the job's end, or after `idle_seconds` of event time without a line.
 
+Formats recognized as a start: `Error…` (any version, `Error: Error applying plan:` of
+0.11/0.12 included), `<address>: Error: `, `N error(s) occurred:` and its `* ` list items
+(these two also continue an open block rather than end it), `Failed to …`, `Could not …`,
+`Backend (re)initialization required`, wrapper lines (`error running Plan: rpc error: …`
+of tf-controller); wrapper prefixes (Terragrunt's `ERRO[0012]`, `[terragrunt]`) are gone
+in normalize. Anything else with a failure word is a weak start: kept only when a KB
+entry (a family's fallback included) recognizes the block. TF_LOG lines (`[DEBUG]`,
+`[TRACE]`, `[INFO]`, `[WARN]`) never start a block: they are logs, not diagnostics.
+
 Memory is bounded: a block keeps at most `max_lines` lines and `max_bytes` bytes (lines
 past the cap are dropped and the block is marked truncated; it still closes by the rules
 above), and at most `max_jobs` jobs are tracked (the least recently active one is closed
@@ -32,14 +41,25 @@ STRONG_START = re.compile(
     r"|Failed to [a-z]"
     r"|Could not (?:retrieve|load|satisfy|find|download|install)"
     r"|Argument or block definition required"
+    r"|[0-9]+ errors? occurred"
+    r"|Backend (?:re)?initialization required"
+    r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
     r")"
 )
+# Lines that go on with an open block even though they could start one: the 0.11/0.12
+# error list (`1 error(s) occurred:` then `* address: …` items) and Terraform's own
+# `Error message:` detail line.
+CONTINUES = re.compile(r"^(?:Error message:|[0-9]+ errors? occurred|\* )")
+# TF_LOG output (after its timestamp): a log line, never a diagnostic, even when it
+# quotes an error (`[DEBUG] ... error=<nil>`, retried calls).
+LOG_LINE = re.compile(r"^(?:[0-9/T:.+-]+Z? ){0,2}\[(?:TRACE|DEBUG|INFO|WARN)\]")
 # A line that may start a failure; the block is kept only if the KB recognizes it.
 WEAK_START = re.compile(
     r"error|exception|denied|unauthori[sz]ed|forbidden|failed|failure|could not|cannot"
     r"|unable to|not found|no valid|expired|invalid|not authorized|does not have"
     r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
-    r"|timed out|conflict",
+    r"|timed out|conflict|cannot be assumed|initialization required"
+    r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
 # Every line that STRONG_START or WEAK_START can accept contains a match of TRIGGER (RE2
@@ -49,7 +69,7 @@ TRIGGER = (
     r"(?i:error|exception|denied|unauthori[sz]ed|forbidden|fail|could not|cannot|unable to"
     r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
-    r"|argument or block)|╷|│|╵"
+    r"|argument or block|initialization required)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
@@ -224,7 +244,7 @@ class BlockAssembler:
             return False
         if block.framed:
             return True  # an unframed line after a frame: the diagnostic is over
-        if text.startswith("Error message:"):
+        if CONTINUES.match(text):
             return False
         return STRONG_START.match(text) is not None or OTHER_OUTPUT.match(text) is not None
 
@@ -266,4 +286,6 @@ class BlockAssembler:
 
 
 def _starts(text: str) -> bool:
-    return STRONG_START.match(text) is not None or WEAK_START.search(text) is not None
+    if STRONG_START.match(text) is not None:
+        return True
+    return WEAK_START.search(text) is not None and LOG_LINE.match(text) is None

@@ -2,7 +2,8 @@
 
 CI systems wrap every line in their own decoration: GitHub Actions prefixes an ISO
 timestamp, GitLab writes `section_start:…` markers and `ESC[0K` erase codes, Jenkins'
-timestamper and `[Pipeline]` steps, Atlantis indents. Terraform itself draws its
+timestamper and `[Pipeline]` steps, Atlantis indents, Terragrunt prefixes its level and
+the module path. Terraform itself draws its
 diagnostics inside a frame (`╷ │ ╵`) and colours them. The classifier must see none of
 that, or every pattern would have to know every CI system.
 """
@@ -25,6 +26,9 @@ _CI_PREFIXES = re.compile(
       | \[Pipeline\]\s?                                                        # Jenkins pipeline step
       | \#\#\[(?:group|endgroup|error|warning|debug|notice|command)\]          # GitHub workflow commands
       | ::(?:error|warning|notice|debug|group|endgroup)(?:\s[^:]*)?::          # GitHub workflow commands
+      | (?:ERRO|WARN|INFO|DEBU|TRAC)\[\d{4,}\]\s                                # Terragrunt < 0.67 (logrus)
+      | \[terragrunt\](?:\s\[[^\]]*\])?(?:\s\d{4}/\d\d/\d\d\s\d\d:\d\d:\d\d)?\s # Terragrunt, older
+      | (?:STDOUT|STDERR|ERROR|WARN|INFO|DEBUG)\s+(?:\[[^\]]*\]\s+)?(?:terraform|tofu):\s?  # Terragrunt >= 0.67
     )""",
     re.VERBOSE,
 )
