@@ -77,8 +77,9 @@ class Classifier:
             if regex is not None:
                 value = fields.get(rule.field or "")
                 earned = value is not None and regex.search(value) is not None
-            else:
-                earned = any(e.family == rule.also for e, _ in rest)
+            else:  # another family's failure shows in the block too; within one family the
+                # specific entry's own tags are the judgement (its fallback may be broader)
+                earned = best.family != rule.also and any(e.family == rule.also for e, _ in rest)
             if earned:
                 tags += [t for t in rule.tags if t not in tags]
         return tuple(tags)

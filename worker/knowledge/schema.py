@@ -18,7 +18,7 @@ import re2
 FAILURE_KINDS = ("permission", "state-lock", "credentials", "backend", "provider", "network",
                  "quota", "throttling", "syntax", "config", "timeout", "conflict")
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "hcp", "opentofu")
-TAGS = frozenset({*FAILURE_KINDS, "dependency", "module", *PLATFORMS})
+TAGS = frozenset({*FAILURE_KINDS, "dependency", "module", "wrapper", *PLATFORMS})
 CATEGORIES = frozenset({
     "auth_error", "state_error", "config_error", "network_error", "resource_error",
     "quota_error", "provider_error", "timeout_error", "dependency_error", "syntax_error",
@@ -41,6 +41,7 @@ FAMILIES = (
     "terraform-init",       # init: providers, modules, backend (re)initialization
     "provider-crash",       # a provider plugin crashed or misbehaved
     "network",              # the endpoint could not be reached
+    "run-wrapper",          # a tool running Terraform (tf-controller, Atlantis, Terragrunt) failed
 )
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)+$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
