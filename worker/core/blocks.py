@@ -58,7 +58,7 @@ WEAK_START = re.compile(
     r"error|exception|denied|unauthori[sz]ed|forbidden|failed|failure|could not|cannot"
     r"|unable to|not found|no valid|expired|invalid|not authorized|does not have"
     r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
-    r"|timed out|conflict|cannot be assumed|initialization required"
+    r"|timed out|conflict|cannot be assumed|initialization required|violation|exit status [1-9]"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -69,7 +69,7 @@ TRIGGER = (
     r"(?i:error|exception|denied|unauthori[sz]ed|forbidden|fail|could not|cannot|unable to"
     r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
-    r"|argument or block|initialization required)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|argument or block|initialization required|violation|exit status)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
