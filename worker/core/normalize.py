@@ -14,6 +14,11 @@ import re
 
 # ANSI / VT100: CSI sequences (colours, erase), OSC (titles, hyperlinks), 2-char escapes.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# The same codes whose ESC was lost on the way (pasted or re-encoded logs: U+FFFD or nothing
+# left of it): only colour/attribute codes, which real text does not contain.
+_MANGLED_SGR = re.compile(r"\ufffd?\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
+# Frame characters re-encoded on the way (read as cp1252, or replaced by '?').
+_MANGLED_FRAME = re.compile(r"^(?:â”‚|â•·|â•µ|\?\?\?)(?= |$)")
 # Control characters other than tab (binary junk, NUL, bells, stray CR).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -39,6 +44,8 @@ def strip_ansi(line: str) -> str:
     """Remove escape sequences and control characters, keeping tabs."""
     if "\x1b" in line:
         line = _ANSI.sub("", line)
+    if "[" in line and "m" in line:
+        line = _MANGLED_SGR.sub("", line)
     return _CONTROL.sub("", line)
 
 
@@ -66,6 +73,8 @@ def normalize_line(raw: str) -> tuple[str, str | None]:
     line = strip_ci_prefix(strip_ansi(raw)).lstrip()
     line = strip_ci_prefix(line).lstrip()  # GitLab: marker, then ESC[0K, then a stamp
     frame = None
+    if line[:1] in ("â", "?"):
+        line = _MANGLED_FRAME.sub("│", line, count=1)
     if line[:1] in ("╷", "│", "╵"):
         frame = line[0]
         line = _FRAME.sub("", line, count=1)
