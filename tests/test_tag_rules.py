@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from worker.core.classify import Classifier
-from worker.kbtools.test import run_text
 from worker.core.pipeline import Pipeline
+from worker.kbtools.test import run_text
 from worker.knowledge.entry import KbError
 from worker.knowledge.loader import default_kb_dir, load_kb
 from worker.model import Block, JobKey

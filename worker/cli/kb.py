@@ -12,8 +12,8 @@ from worker.cli import kb_io
 from worker.cli.common import add_kb_args, load_kb_or_exit
 from worker.cli.exits import Exit
 from worker.core import matcher
-from worker.kbtools.lint import lint
 from worker.core.classify import Classifier
+from worker.kbtools.lint import lint
 from worker.kbtools.test import success_dir, test, test_success
 from worker.knowledge.loader import default_kb_dir
 
