@@ -142,7 +142,6 @@ def test_error_count_and_list_items_start_a_block_when_none_is_open() -> None:
     'Backend reinitialization required. Please run "terraform init".',
     "error running Plan: rpc error: code = Unknown desc = error acquiring the state lock",
     'The role "arn:aws:iam::1:role/ci" cannot be assumed.',
-    "exit status 1: running \"sh -c terraform init -no-color\" in \"/home/atlantis/repo\"",
 ])
 def test_diagnostics_without_error_prefix_start_a_block(line: str) -> None:
     assert lines_of(line + "\n\n\n") == [(line,)]
@@ -170,3 +169,13 @@ def test_a_line_wrapped_at_80_columns_stays_in_its_block() -> None:
             "credentials: error calling sts:GetCallerIdentity: InvalidClientTokenId: The\n"
             "security token included in the request is invalid.\n\n\n")
     assert len(lines_of(text)) == 1 and len(lines_of(text)[0]) == 3
+
+
+def test_a_detail_line_that_looks_like_a_start_stays_in_its_block() -> None:
+    announced = ('Error: Error inspecting states in the "azurerm" backend:\n'
+                 "    Error building Authorizer: malformed storage account key\n\n\n")
+    assert len(lines_of(announced)) == 1
+    paragraph = ("Error: Failed to query available provider packages\n\n"
+                 "Could not retrieve the list of available versions for provider hashicorp/null\n\n\n")
+    assert len(lines_of(paragraph)) == 1
+    assert len(lines_of("Error: one\n\nError: two\n\n\n")) == 2

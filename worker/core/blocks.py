@@ -5,8 +5,8 @@ Terraform prints each diagnostic as a block: `Error: <summary>`, detail lines, t
 is framed (`╷ │ … ╵`); older versions and most provider messages are not. Lines of many
 jobs arrive interleaved on one stream, so there is one open block per job.
 
-A block closes at its frame end (`╵`), when the next diagnostic starts, after two blank
-lines, on a line that is clearly other output (a shell command, Terraform's progress
+A block closes at its frame end (`╵`), when the next diagnostic starts (not its own detail:
+see _is_detail), after two blank lines, on a line that is clearly other output (a shell command, Terraform's progress
 messages), at the job's end, or after `idle_seconds` of event time without a line.
 
 Formats recognized as a start: `Error…` (any version, `Error: Error applying plan:` of
@@ -58,7 +58,7 @@ WEAK_START = re.compile(
     r"error|exception|denied|unauthori[sz]ed|forbidden|failed|failure|could not|cannot"
     r"|unable to|not found|no valid|expired|invalid|not authorized|does not have"
     r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
-    r"|timed out|conflict|cannot be assumed|initialization required|violation|exit status [1-9]"
+    r"|timed out|conflict|cannot be assumed|initialization required|violation"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -69,7 +69,7 @@ TRIGGER = (
     r"(?i:error|exception|denied|unauthori[sz]ed|forbidden|fail|could not|cannot|unable to"
     r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
-    r"|argument or block|initialization required|violation|exit status)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|argument or block|initialization required|violation)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
@@ -246,7 +246,9 @@ class BlockAssembler:
             return True  # an unframed line after a frame: the diagnostic is over
         if CONTINUES.match(text):
             return False
-        return STRONG_START.match(text) is not None or OTHER_OUTPUT.match(text) is not None
+        if OTHER_OUTPUT.match(text) is not None:
+            return True
+        return STRONG_START.match(text) is not None and not _is_detail(block, text)
 
     def _append(self, block: _Open, text: str, frame: str | None) -> None:
         if frame is not None:
@@ -283,6 +285,18 @@ class BlockAssembler:
         certain = STRONG_START.match(lines[0]) is not None
         closed.append(Block(job, tuple(lines), block.line, block.timestamp, block.framed,
                             block.truncated, certain))
+
+
+def _is_detail(block: _Open, text: str) -> bool:
+    """A line that starts like a diagnostic but is the open one's detail: right after a line
+    that announces it with ':' (`Error inspecting states in the "s3" backend:` then
+    `Error building Authorizer: ...`), or the first paragraph after a lone `Error: summary`
+    headline (`Could not retrieve the list ...`, `Error while importing ...`), unless it is
+    a diagnostic of its own (`Error: ...`)."""
+    if block.blanks == 0:
+        return bool(block.lines) and block.lines[-1].endswith(":")
+    return (block.blanks == 1 and len(block.lines) == 1 and block.lines[0].startswith("Error: ")
+            and not text.startswith("Error:"))
 
 
 def _starts(text: str) -> bool:
