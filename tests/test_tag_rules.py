@@ -171,3 +171,11 @@ def test_every_family_has_exactly_one_fallback() -> None:
     assert fallbacks == sorted(FAMILIES)
     # below every reviewed entry and below unreviewed imports (priority 10)
     assert max(e.priority for e in BUNDLED if e.fallback) < 10
+
+
+def test_a_denial_from_an_api_without_a_permission_family_is_a_permission_error() -> None:
+    text = ("Error: Error creating workspace ws for organization acme: unprocessable entity\n"
+            "Project not found, or you are not authorized to use it.")
+    assert "permission" in found_tags(text)
+    assert "permission" not in found_tags("Error: Error creating workspace ws for organization "
+                                          "acme: unprocessable entity\nName has already been taken")
