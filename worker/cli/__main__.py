@@ -1,7 +1,7 @@
-"""`python -m worker.cli.main`: the same as the `tfpulse` command."""
+"""`python -m worker.cli`: the same as the `tfpulse` command."""
 
 import sys
 
-from worker.cli.main.main import main
+from worker.cli.main import main
 
 sys.exit(main())
