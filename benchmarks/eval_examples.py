@@ -1,14 +1,17 @@
-"""Detection and tag precision/recall on the real public error texts (tests/data).
+"""Detection, classification and tag precision/recall on real error texts, per split.
 
     python benchmarks/eval_examples.py
 
-A text is detected when at least one failure is found in it; it is predicted
-`permission` (or `state-lock`) when any failure found carries that tag.
+Splits: `public` (tests/data/terraform-errors-public.jsonl: the KB was fitted to it),
+`fit` and `holdout` (tests/data/realworld/: the corpus split once by source; the KB may
+take examples from fit, never from holdout), and the success corpus (tests/data/success/
+*.log, real successful runs: every failure detected there is a false positive). Only
+aggregate figures are printed, never a text. The definitions are in
+worker/kbtools/evaluate.py; tests/test_realworld.py enforces the targets on holdout.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -16,34 +19,44 @@ ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
 from worker.core.classify import Classifier  # noqa: E402
-from worker.core.pipeline import Pipeline  # noqa: E402
-from worker.kbtools.test import run_text  # noqa: E402
+from worker.kbtools.evaluate import Score, evaluate, read_cases  # noqa: E402
+from worker.kbtools.test import success_dir, test_success  # noqa: E402
 from worker.knowledge.loader import load_kb  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+SPLITS = (("public", DATA / "terraform-errors-public.jsonl"),
+          ("fit", DATA / "realworld" / "fit.jsonl"),
+          ("holdout", DATA / "realworld" / "holdout.jsonl"))
+
+
+def row(name: str, s: Score) -> str:
+    p, lock = s.tags["permission"], s.tags["state-lock"]
+    return (f"| {name} | {s.failures} | {s.rate(s.detected):.3f} | {s.rate(s.classified):.3f} | "
+            f"{s.rate(s.specific):.3f} | {p.precision:.3f} / {p.recall:.3f} | "
+            f"{lock.precision:.3f} / {lock.recall:.3f} | {s.false_positives} of {s.non_failures} |")
 
 
 def main() -> None:
     kb = load_kb()
     classifier = Classifier(kb)
-    cases = [json.loads(line) for line in
-             (ROOT / "tests" / "data" / "terraform-errors-public.jsonl").read_text().splitlines()]
-    detected = classified = 0
-    stats = {tag: {"tp": 0, "fp": 0, "fn": 0} for tag in ("permission", "state-lock")}
-    for case in cases:
-        matches = run_text(Pipeline(kb, classifier), case["text"])
-        detected += bool(matches)
-        classified += any(m.kb_id for m in matches)
-        tags = {t for m in matches for t in m.tags}
-        for tag, label in (("permission", "permission_error"), ("state-lock", "lock_error")):
-            truth, pred = case[label], tag in tags
-            stats[tag]["tp"] += truth and pred
-            stats[tag]["fp"] += pred and not truth
-            stats[tag]["fn"] += truth and not pred
-    print(f"{len(cases)} texts: {detected} detected, {classified} classified into a KB entry")
-    for tag, s in stats.items():
-        precision = s["tp"] / max(1, s["tp"] + s["fp"])
-        recall = s["tp"] / max(1, s["tp"] + s["fn"])
-        print(f"{tag:<11} precision {precision:.3f}  recall {recall:.3f}  "
-              f"(tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
+    fallbacks = sum(e.fallback for e in kb)
+    families = len({e.family for e in kb if e.family})
+    print(f"KB {kb.version}: {len(kb)} entries ({fallbacks} family fallbacks), "
+          f"{families} families\n")
+    print("| split | failures | detected | classified (any entry) | classified (specific) "
+          "| permission P / R | state-lock P / R | non-failures detected |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, path in SPLITS:
+        if not path.exists():
+            print(f"| {name} | (missing: {path.relative_to(ROOT)}) | | | | | | |")
+            continue
+        print(row(name, evaluate(kb, read_cases(path), classifier)))
+    folder = success_dir(kb)
+    success = test_success(kb, folder, classifier)
+    lines = sum(p.read_bytes().count(b"\n") for p in folder.glob("*.log")) if folder.is_dir() else 0
+    where = "" if folder.is_dir() else " (the folder does not exist: 0 files)"
+    print(f"\nsuccess corpus: {success.checked} files, {lines} lines{where}: "
+          f"{len(success.problems)} false positive(s)")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+import pytest
+
 from worker.core.blocks import BlockAssembler
 from worker.model import JobKey
 
@@ -110,3 +112,70 @@ def test_idle_timeout_uses_the_watermark_of_the_blocks_own_partition() -> None:
     closed = asm.flush_idle({"p0": 10.0, "p1": 1000.0})
     assert [b.lines[0] for b in closed] == ["Error: fast partition"]
     assert asm.has_open(A)
+
+
+# -- formats (docs/design.md "Formats detected") -------------------------------------------
+
+def lines_of(text: str) -> list[tuple[str, ...]]:
+    asm = BlockAssembler()
+    return [b.lines for b in feed_all(asm, A, text) + asm.flush_all()]
+
+
+def test_terraform_011_error_list_is_one_block() -> None:
+    text = ("Error: Error applying plan:\n\n1 error(s) occurred:\n\n"
+            "* aws_s3_bucket.b: Error creating S3 bucket: AccessDenied: Access Denied\n"
+            "\tstatus code: 403, request id: 1\n\n\nnext")
+    blocks = lines_of(text)
+    assert len(blocks) == 1
+    assert blocks[0][0] == "Error: Error applying plan:" and "1 error(s) occurred:" in blocks[0]
+    assert any(line.startswith("* aws_s3_bucket.b:") for line in blocks[0])
+
+
+def test_error_count_and_list_items_start_a_block_when_none_is_open() -> None:
+    assert lines_of("2 errors occurred:\n* one\n* two\n\n\n") == [
+        ("2 errors occurred:", "* one", "* two")]
+    assert lines_of("* google_project.p: googleapi: Error 403: forbidden\n\n\n")[0][0].startswith(
+        "* google_project.p:")
+
+
+@pytest.mark.parametrize("line", [
+    'Backend reinitialization required. Please run "terraform init".',
+    "error running Plan: rpc error: code = Unknown desc = error acquiring the state lock",
+    'The role "arn:aws:iam::1:role/ci" cannot be assumed.',
+])
+def test_diagnostics_without_error_prefix_start_a_block(line: str) -> None:
+    assert lines_of(line + "\n\n\n") == [(line,)]
+
+
+@pytest.mark.parametrize("raw, text", [
+    ("ERRO[0012] AccessDeniedException: denied", "AccessDeniedException: denied"),
+    ("[terragrunt] [/src/app] 2019/05/01 10:00:00 Error: x", "Error: x"),
+    ("14:02:11.123 STDERR [live/prod] terraform: │ Error: foo", "Error: foo"),
+    ("\ufffd[31m│\ufffd[0m \ufffd[1mError: \ufffd[0mlost ESC", "Error: lost ESC"),
+    ("??? Error: mangled frame", "Error: mangled frame"),
+])
+def test_wrapper_prefixes_and_mangled_codes_are_gone(raw: str, text: str) -> None:
+    assert lines_of(raw + "\n\n\n")[0][0] == text
+
+
+def test_tf_log_lines_start_no_block() -> None:
+    text = ("2024-02-23T14:44:46.227Z [DEBUG] provider: error=<nil>\n"
+            "2019/09/11 09:22:26 [WARN] retrying after error: throttled\n")
+    assert lines_of(text) == []
+
+
+def test_a_line_wrapped_at_80_columns_stays_in_its_block() -> None:
+    text = ("Error: error configuring Terraform AWS Provider: error validating provider\n"
+            "credentials: error calling sts:GetCallerIdentity: InvalidClientTokenId: The\n"
+            "security token included in the request is invalid.\n\n\n")
+    assert len(lines_of(text)) == 1 and len(lines_of(text)[0]) == 3
+
+
+def test_a_detail_line_that_looks_like_a_start_stays_in_its_block() -> None:
+    announced = ('Error: Error inspecting states in the "azurerm" backend:\n'
+                 "    Error building Authorizer: malformed storage account key\n\n\n")
+    assert len(lines_of(announced)) == 1
+    paragraph = ("Error: Failed to query available provider packages\n\n"
+                 "Could not retrieve the list of available versions for provider hashicorp/null\n\n\n")
+    assert len(lines_of(paragraph)) == 1
+    assert len(lines_of("Error: one\n\nError: two\n\n\n")) == 2

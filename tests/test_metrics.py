@@ -28,7 +28,7 @@ def test_counters_caps_and_zero_series(kb) -> None:
     assert sample(reg, "tfpulse_dead_end_attempts_total", {"kb_id": LOCK}) == 0
     assert sample(reg, "tfpulse_kb_entries", {}) == len(kb)
     m.counted([occ("a"), occ("b"), occ("c"), occ("a", None)], now=1_700_000_060.0)
-    labels = {"kb_id": LOCK, "category": "auth_error", "team": "platform"}
+    labels = {"kb_id": LOCK, "category": "auth_error", "family": "state-lock", "team": "platform"}
     assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "a"}) == 1
     assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "other"}) == 1
     assert sample(reg, "tfpulse_label_overflow_total", {"label": "repo"}) == 1

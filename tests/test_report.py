@@ -98,10 +98,10 @@ DEAD = [  # (kb_id, signal, time, repo)
 ]
 KB = {
     S3: {"title": "AccessDenied: s3 operation refused", "tags": ["permission", "aws"],
-         "category": "auth_error", "root_cause": "The CI role lacks an S3 action.",
+         "family": "aws-access-denied", "category": "auth_error", "root_cause": "The CI role lacks an S3 action.",
          "workaround": "Grant the exact s3 action on the state object."},
     LOCK: {"title": "Error acquiring the state lock", "tags": ["state-lock"],
-           "category": "state_error", "root_cause": "Another run holds the lock.",
+           "family": "state-lock", "fallback": True, "category": "state_error", "root_cause": "Another run holds the lock.",
            "workaround": "Serialize applies per workspace."},
     GCP: {"title": "googleapi: Error 403: storage permission denied", "tags": ["permission", "gcp"],
           "category": "auth_error", "root_cause": "Service account misses a storage role.",
@@ -109,7 +109,7 @@ KB = {
     AZ: {"title": "AuthorizationFailed", "tags": ["permission", "azure"], "category": "auth_error",
          "root_cause": "Principal has no role assignment.", "workaround": "Assign a scoped role."},
     DDB: {"title": "DynamoDB lock table access denied", "tags": ["permission", "state-lock", "aws"],
-          "category": "auth_error", "root_cause": "No dynamodb rights on the lock table.",
+          "family": "state-lock", "category": "auth_error", "root_cause": "No dynamodb rights on the lock table.",
           "workaround": "Allow PutItem/DeleteItem/GetItem on the lock table."},
 }
 
@@ -341,9 +341,20 @@ def test_dead_ends(report):
 
 def test_entries(report):
     assert rows(report.tables["entries"]) == [
-        (k, KB[k]["title"], KB[k]["category"], ", ".join(KB[k]["tags"]), n, KB[k]["root_cause"],
-         KB[k]["workaround"]) for k, n in ((S3, 6), (LOCK, 5), (AZ, 3), (GCP, 2), (DDB, 2))
-    ] + [(NET, NET, "network_error", "network, timeout", 1, "", "")]
+        (k, KB[k]["title"], KB[k]["category"], KB[k].get("family", ""), ", ".join(KB[k]["tags"]),
+         n, KB[k]["root_cause"], KB[k]["workaround"])
+        for k, n in ((S3, 6), (LOCK, 5), (AZ, 3), (GCP, 2), (DDB, 2))
+    ] + [(NET, NET, "network_error", "", "network, timeout", 1, "", "")]
+
+
+def test_by_family(report):
+    """Classified occurrences per family; entries without a family fall under (none); the
+    lock entry here is its family's fallback, so its occurrences count as generic."""
+    table = rows(report.tables["by_family"])
+    assert [r[:5] for r in table] == [
+        ("state-lock", 7, 2, 5, 71.4), ("(none)", 6, 3, 0, 0.0),
+        ("aws-access-denied", 6, 1, 0, 0.0)]
+    assert sum(r[1] for r in table) == report.summary["classified"]
 
 
 # -- filters, caps, the pure path and an empty store -------------------------------------
@@ -472,7 +483,7 @@ def test_markdown(report):
         f"| {INFRA} | 11 | 9 | 2 | 18.2% | 3 | 3 | 3 | 0 | 0.0% | {S3} |",
         f"| payments | 6 | 5 | 1 | 16.7% | 3 | 2 | 0 | +2 | — | {AZ} |",
         f"| {DDB} | -lock=false | 2 | 2 | 2024-06-12 |",
-        f"| {S3} | {KB[S3]['title']} | auth_error | permission, aws | 6 | {KB[S3]['root_cause']} | "
+        f"| {S3} | {KB[S3]['title']} | auth_error | aws-access-denied | permission, aws | 6 | {KB[S3]['root_cause']} | "
         f"{KB[S3]['workaround']} |",
     ]:
         assert line in md.splitlines(), line
@@ -486,7 +497,8 @@ def test_markdown(report):
         "## Summary", "## Fix these first", "## Occurrences per week", "## Trend per KB entry",
         "## New, regressed, chronic and gone quiet", "## Top recurring permission errors",
         "## Least-privilege suggestions", "## State-lock errors per repo",
-        "## Top unclassified templates", "## By repo", "## By team", "## Dead-end attempts",
+        "## Top unclassified templates", "## By family", "## By repo", "## By team",
+        "## Dead-end attempts",
         "## Entries seen: root cause and best workaround"]
 
 
@@ -495,7 +507,7 @@ def test_csv(report, tmp_path):
     assert [p.name for p in paths] == [
         "summary.csv", "fix_first.csv", "weekly_totals.csv", "trend.csv", "weekly.csv", "lifecycle.csv",
         "permissions.csv", "least_privilege.csv", "state_locks.csv", "unclassified.csv",
-        "by_repo.csv", "by_team.csv", "dead_ends.csv", "entries.csv"]
+        "by_family.csv", "by_repo.csv", "by_team.csv", "dead_ends.csv", "entries.csv"]
     text = {p.stem: p.read_text() for p in paths}
     assert text["summary"] == (
         "metric,value\noccurrences,23\nclassified,19\nunclassified,4\nunclassified_pct,17.4\n"

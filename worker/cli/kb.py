@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from worker.cli import kb_io
 from worker.cli.common import add_kb_args, load_kb_or_exit
 from worker.cli.exits import Exit
 from worker.core import matcher
+from worker.core.classify import Classifier
 from worker.kbtools.lint import lint
-from worker.kbtools.test import test
+from worker.kbtools.test import success_dir, test, test_success
 from worker.knowledge.loader import default_kb_dir
 
 
@@ -30,8 +32,12 @@ def register(sub: Any) -> None:
     add_kb_args(p)
     p.set_defaults(func=run_lint)
     p = kbsub.add_parser("test", help="run every example and counter-example through the "
-                                      "whole pipeline")
+                                      "whole pipeline, and the success corpus (no failure "
+                                      "may be detected in it)")
     add_kb_args(p)
+    p.add_argument("--success", type=Path, default=None, metavar="DIR",
+                   help="folder of *.log files of successful runs (default: tests/data/success "
+                        "beside the KB folder; a missing folder counts as 0 files)")
     p.set_defaults(func=run_test)
     p = kbsub.add_parser("stats", help="entries per tag, category and domain")
     add_kb_args(p)
@@ -56,12 +62,18 @@ def run_lint(args: argparse.Namespace) -> int:
 
 def run_test(args: argparse.Namespace) -> int:
     kb = load_kb_or_exit(args)
-    report = test(kb)
-    for problem in report.problems:
+    classifier = Classifier(kb)
+    report = test(kb, classifier)
+    folder = args.success or success_dir(kb)
+    success = test_success(kb, folder, classifier)
+    for problem in report.problems + success.problems:
         print(problem)
     print(f"kb test: {len(kb)} entries, {report.checked} examples and counter-examples: "
           f"{report.checked - len(report.problems)} passed, {len(report.problems)} failed")
-    return Exit.PROBLEMS if report.problems else 0
+    where = "" if folder.is_dir() else " (the folder does not exist)"
+    print(f"kb test: success corpus {folder}: {success.checked} file(s){where}, "
+          f"{len(success.problems)} failure(s) detected")
+    return Exit.PROBLEMS if report.problems or success.problems else 0
 
 
 def run_stats(args: argparse.Namespace) -> int:

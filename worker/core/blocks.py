@@ -5,9 +5,18 @@ Terraform prints each diagnostic as a block: `Error: <summary>`, detail lines, t
 is framed (`╷ │ … ╵`); older versions and most provider messages are not. Lines of many
 jobs arrive interleaved on one stream, so there is one open block per job.
 
-A block closes at its frame end (`╵`), when the next diagnostic starts, after two blank
-lines, on a line that is clearly other output (a shell command, Terraform's progress
+A block closes at its frame end (`╵`), when the next diagnostic starts (not its own detail:
+see _is_detail), after two blank lines, on a line that is clearly other output (a shell command, Terraform's progress
 messages), at the job's end, or after `idle_seconds` of event time without a line.
+
+Formats recognized as a start: `Error…` (any version, `Error: Error applying plan:` of
+0.11/0.12 included), `<address>: Error: `, `N error(s) occurred:` and its `* ` list items
+(these two also continue an open block rather than end it), `Failed to …`, `Could not …`,
+`Backend (re)initialization required`, wrapper lines (`error running Plan: rpc error: …`
+of tf-controller); wrapper prefixes (Terragrunt's `ERRO[0012]`, `[terragrunt]`) are gone
+in normalize. Anything else with a failure word is a weak start: kept only when a KB
+entry (a family's fallback included) recognizes the block. TF_LOG lines (`[DEBUG]`,
+`[TRACE]`, `[INFO]`, `[WARN]`) never start a block: they are logs, not diagnostics.
 
 Memory is bounded: a block keeps at most `max_lines` lines and `max_bytes` bytes (lines
 past the cap are dropped and the block is marked truncated; it still closes by the rules
@@ -32,14 +41,25 @@ STRONG_START = re.compile(
     r"|Failed to [a-z]"
     r"|Could not (?:retrieve|load|satisfy|find|download|install)"
     r"|Argument or block definition required"
+    r"|[0-9]+ errors? occurred"
+    r"|Backend (?:re)?initialization required"
+    r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
     r")"
 )
+# Lines that go on with an open block even though they could start one: the 0.11/0.12
+# error list (`1 error(s) occurred:` then `* address: …` items) and Terraform's own
+# `Error message:` detail line.
+CONTINUES = re.compile(r"^(?:Error message:|[0-9]+ errors? occurred|\* )")
+# TF_LOG output (after its timestamp): a log line, never a diagnostic, even when it
+# quotes an error (`[DEBUG] ... error=<nil>`, retried calls).
+LOG_LINE = re.compile(r"^(?:[0-9/T:.+-]+Z? ){0,2}\[(?:TRACE|DEBUG|INFO|WARN)\]")
 # A line that may start a failure; the block is kept only if the KB recognizes it.
 WEAK_START = re.compile(
     r"error|exception|denied|unauthori[sz]ed|forbidden|failed|failure|could not|cannot"
     r"|unable to|not found|no valid|expired|invalid|not authorized|does not have"
     r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
-    r"|timed out|conflict",
+    r"|timed out|conflict|cannot be assumed|initialization required|violation"
+    r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
 # Every line that STRONG_START or WEAK_START can accept contains a match of TRIGGER (RE2
@@ -49,7 +69,7 @@ TRIGGER = (
     r"(?i:error|exception|denied|unauthori[sz]ed|forbidden|fail|could not|cannot|unable to"
     r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
-    r"|argument or block)|╷|│|╵"
+    r"|argument or block|initialization required|violation)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
@@ -238,9 +258,11 @@ class BlockAssembler:
             return False
         if block.framed:
             return True  # an unframed line after a frame: the diagnostic is over
-        if text.startswith("Error message:"):
+        if CONTINUES.match(text):
             return False
-        return STRONG_START.match(text) is not None or OTHER_OUTPUT.match(text) is not None
+        if OTHER_OUTPUT.match(text) is not None:
+            return True
+        return STRONG_START.match(text) is not None and not _is_detail(block, text)
 
     def _append(self, block: _Open, text: str, frame: str | None) -> None:
         if frame is not None:
@@ -279,5 +301,19 @@ class BlockAssembler:
                             block.truncated, certain))
 
 
+def _is_detail(block: _Open, text: str) -> bool:
+    """A line that starts like a diagnostic but is the open one's detail: right after a line
+    that announces it with ':' (`Error inspecting states in the "s3" backend:` then
+    `Error building Authorizer: ...`), or the first paragraph after a lone `Error: summary`
+    headline (`Could not retrieve the list ...`, `Error while importing ...`), unless it is
+    a diagnostic of its own (`Error: ...`)."""
+    if block.blanks == 0:
+        return bool(block.lines) and block.lines[-1].endswith(":")
+    return (block.blanks == 1 and len(block.lines) == 1 and block.lines[0].startswith("Error: ")
+            and not text.startswith("Error:"))
+
+
 def _starts(text: str) -> bool:
-    return STRONG_START.match(text) is not None or WEAK_START.search(text) is not None
+    if STRONG_START.match(text) is not None:
+        return True
+    return WEAK_START.search(text) is not None and LOG_LINE.match(text) is None

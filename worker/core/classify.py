@@ -3,7 +3,9 @@
 All patterns of all entries are compiled once into one multi-pattern set (see engine.py);
 a block costs one scan, then RE2 extracts the named groups of the entries that hit.
 When several entries match, the highest `priority` wins, then the longest matching
-pattern (the more specific signature); the others are kept in `also_matched`.
+pattern (the more specific signature); the others are kept in `also_matched`. The KB's
+tag rules then add tags earned from the extracted fields or from the other entries
+that matched (an access denial on a lock table is a state-lock error too).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Classifier:
                                                 len(pattern.regex)))
         self._set = matcher.build([p.regex.pattern for p in self._patterns], engine_name)
         self.engine_name = self._set.name
+        self._rules = [(rule, re2.compile(rule.regex) if rule.regex else None)
+                       for rule in kb.tag_rules]
 
     def candidates(self, text: str) -> list[Entry]:
         """Entries with at least one pattern matching text, best first."""
@@ -58,10 +62,27 @@ class Classifier:
             block=block,
             kb_id=best.id,
             category=best.category,
-            tags=best.tags,
+            tags=self._tags(best, fields, rest),
             fields=fields,
             also_matched=tuple(e.id for e, _ in rest),
         )
+
+    def _tags(self, best: Entry, fields: dict[str, str],
+              rest: list[tuple[Entry, dict[str, str]]]) -> tuple[str, ...]:
+        """The entry's tags plus those its tag rules earn, in rule order."""
+        tags = list(best.tags)
+        for rule, regex in self._rules:
+            if rule.family is not None and rule.family != best.family:
+                continue
+            if regex is not None:
+                value = fields.get(rule.field or "")
+                earned = value is not None and regex.search(value) is not None
+            else:  # another family's failure shows in the block too; within one family the
+                # specific entry's own tags are the judgement (its fallback may be broader)
+                earned = best.family != rule.also and any(e.family == rule.also for e, _ in rest)
+            if earned:
+                tags += [t for t in rule.tags if t not in tags]
+        return tuple(tags)
 
     def _hits(self, text: str) -> list[tuple[Entry, dict[str, str]]]:
         ids = self._set.scan(text)

@@ -2,7 +2,8 @@
 
 CI systems wrap every line in their own decoration: GitHub Actions prefixes an ISO
 timestamp, GitLab writes `section_start:…` markers and `ESC[0K` erase codes, Jenkins'
-timestamper and `[Pipeline]` steps, Atlantis indents. Terraform itself draws its
+timestamper and `[Pipeline]` steps, Atlantis indents, Terragrunt prefixes its level and
+the module path. Terraform itself draws its
 diagnostics inside a frame (`╷ │ ╵`) and colours them. The classifier must see none of
 that, or every pattern would have to know every CI system.
 """
@@ -13,6 +14,11 @@ import re
 
 # ANSI / VT100: CSI sequences (colours, erase), OSC (titles, hyperlinks), 2-char escapes.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# The same codes whose ESC was lost on the way (pasted or re-encoded logs: U+FFFD or nothing
+# left of it): only colour/attribute codes, which real text does not contain.
+_MANGLED_SGR = re.compile(r"\ufffd?\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
+# Frame characters re-encoded on the way (read as cp1252, or replaced by '?').
+_MANGLED_FRAME = re.compile(r"^(?:â”‚|â•·|â•µ|\?\?\?)(?= |$)")
 # Control characters other than tab (binary junk, NUL, bells, stray CR).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -25,6 +31,9 @@ _CI_PREFIXES = re.compile(
       | \[Pipeline\]\s?                                                        # Jenkins pipeline step
       | \#\#\[(?:group|endgroup|error|warning|debug|notice|command)\]          # GitHub workflow commands
       | ::(?:error|warning|notice|debug|group|endgroup)(?:\s[^:]*)?::          # GitHub workflow commands
+      | (?:ERRO|WARN|INFO|DEBU|TRAC)\[\d{4,}\]\s                                # Terragrunt < 0.67 (logrus)
+      | \[terragrunt\](?:\s\[[^\]]*\])?(?:\s\d{4}/\d\d/\d\d\s\d\d:\d\d:\d\d)?\s # Terragrunt, older
+      | (?:STDOUT|STDERR|ERROR|WARN|INFO|DEBUG)\s+(?:\[[^\]]*\]\s+)?(?:terraform|tofu):\s?  # Terragrunt >= 0.67
     )""",
     re.VERBOSE,
 )
@@ -35,6 +44,8 @@ def strip_ansi(line: str) -> str:
     """Remove escape sequences and control characters, keeping tabs."""
     if "\x1b" in line:
         line = _ANSI.sub("", line)
+    if "[" in line and "m" in line:
+        line = _MANGLED_SGR.sub("", line)
     return _CONTROL.sub("", line)
 
 
@@ -62,6 +73,8 @@ def normalize_line(raw: str) -> tuple[str, str | None]:
     line = strip_ci_prefix(strip_ansi(raw)).lstrip()
     line = strip_ci_prefix(line).lstrip()  # GitLab: marker, then ESC[0K, then a stamp
     frame = None
+    if line[:1] in ("â", "?"):
+        line = _MANGLED_FRAME.sub("│", line, count=1)
     if line[:1] in ("╷", "│", "╵"):
         frame = line[0]
         line = _FRAME.sub("", line, count=1)

@@ -27,8 +27,8 @@ CANON_FIELDS = (
     "workarounds", "workarounds_zh", "fix_rate", "confidence", "evidence_count", "first_seen",
     "verification", "official_docs",
 )
-TFPULSE_FIELDS = ("tags", "priority", "patterns", "examples", "counter_examples",
-                  "dead_end_signals")
+TFPULSE_FIELDS = ("family", "fallback", "tags", "priority", "patterns", "examples",
+                  "counter_examples", "dead_end_signals")
 EXT = "x_tfpulse"
 UNREVIEWED = "imported-unreviewed"
 IMPORTED_PRIORITY = 10  # below every reviewed entry: an unreviewed import never outranks one

@@ -1,6 +1,6 @@
 """`tfpulse kb lint`: the schema (via load_kb), every pattern compiles in RE2 and in
-Hyperscan, a pattern that can match a newline says `multiline: true`, and no dead-end
-signal matches an ordinary CI line.
+Hyperscan, a pattern that can match a newline says `multiline: true`, no dead-end
+signal matches an ordinary CI line, and every family named has exactly one fallback.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def lint(root: Path) -> tuple[KnowledgeBase | None, CheckReport]:
         return None, report
     ordinary = [line for line in ORDINARY_LINES.read_text().splitlines()
                 if line and not line.startswith("#")]
+    report.problems.extend(_fallback_problems(kb))
     for entry in kb.entries.values():
         for i, signal in enumerate(entry.dead_end_signals):
             hits = [line for line in ordinary if re2.search(signal.regex, line)]
@@ -53,6 +54,21 @@ def lint(root: Path) -> tuple[KnowledgeBase | None, CheckReport]:
                     f"{where}: can match across a newline (\\s, [^…], \\n or (?s)); use ' ' "
                     "or [^\\n], or declare `multiline: true`")
     return kb, report
+
+
+def _fallback_problems(kb: KnowledgeBase) -> list[str]:
+    """A family named by an entry needs one generic fallback entry (`fallback: true`)."""
+    named = {e.family for e in kb if e.family}
+    fallbacks: dict[str, list[str]] = {}
+    for e in kb:
+        if e.fallback and e.family:
+            fallbacks.setdefault(e.family, []).append(str(e.path))
+    problems = [f"{kb.root}: family {f!r}: no fallback entry; add one with `fallback: true` "
+                "and a low priority that catches what no specific entry does"
+                for f in sorted(named - set(fallbacks))]
+    problems += [f"{paths[1]}:1: fallback: family {f!r} already has a fallback ({paths[0]})"
+                 for f, paths in sorted(fallbacks.items()) if len(paths) > 1]
+    return problems
 
 
 def can_match_newline(regex: str) -> bool:

@@ -1,6 +1,7 @@
 """`tfpulse kb test`: every example, run through the whole pipeline as a job's log, is
 classified as its entry with the fields it lists; no counter-example is matched by its
-entry; an example claimed by another entry is reported as stolen.
+entry; an example claimed by another entry is reported as stolen; and no failure at all is
+detected in the success corpus (tests/data/success/*.log, real successful Terraform runs).
 
 check_example and check_counter_example check one case each (tests/test_kb_examples.py
 runs them one pytest case at a time); test() runs them all.
@@ -9,12 +10,15 @@ runs them one pytest case at a time); test() runs them all.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from worker.core.classify import Classifier
 from worker.core.pipeline import Pipeline
 from worker.kbtools.report import CheckReport
 from worker.knowledge.entry import Entry, Example, KnowledgeBase
-from worker.model import Event, Match
+from worker.model import Event, JobKey, Match
+
+_SUCCESS_JOB = JobKey("success-corpus", "0", 1, "run")
 
 
 def run_text(pipeline: Pipeline, text: str) -> list[Match]:
@@ -26,6 +30,34 @@ def run_text(pipeline: Pipeline, text: str) -> list[Match]:
     pipeline.close()
     pipeline.take()
     return pipeline.matches
+
+
+def success_dir(kb: KnowledgeBase) -> Path:
+    """Where the success corpus lives: tests/data/success beside the KB's folder."""
+    return kb.root.parent / "tests" / "data" / "success"
+
+
+def test_success(kb: KnowledgeBase, folder: Path, classifier: Classifier | None = None
+                 ) -> CheckReport:
+    """Run each *.log of folder as one raw job log (the fast raw-log path, as `classify`);
+    every failure detected is a problem naming file and line. `checked` counts files; a
+    missing folder is 0 files."""
+    classifier = classifier or Classifier(kb)
+    report = CheckReport()
+    for path in sorted(folder.glob("*.log")) if folder.is_dir() else []:
+        report.checked += 1
+        data = path.read_bytes()
+        pipeline = Pipeline(kb, classifier)
+        pipeline.keep_matches = True
+        pipeline.process_text(_SUCCESS_JOB, data if data.endswith(b"\n") else data + b"\n",
+                              1, 0.0)
+        pipeline.close()
+        pipeline.take()
+        for m in pipeline.matches:
+            report.problems.append(f"{path}:{m.block.line}: a failure was detected in a "
+                                   f"successful run ({m.kb_id or 'unclassified'}): "
+                                   f"{m.block.lines[0][:120]}")
+    return report
 
 
 def test(kb: KnowledgeBase, classifier: Classifier | None = None) -> CheckReport:

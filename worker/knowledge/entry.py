@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from worker.knowledge.tagrules import TagRule
+
 DEFAULT_PRIORITY = 50
 
 
@@ -59,6 +61,7 @@ class Entry:
     dead_end_signals: tuple[DeadEndSignal, ...]
     data: Mapping[str, Any]
     family: str | None = None
+    fallback: bool = False  # the family's generic entry: catches what no specific entry does
 
     @property
     def title(self) -> str:
@@ -91,6 +94,7 @@ class KnowledgeBase:
     version: str  # digest of the files' content: changes whenever the KB does
     # How unclassified errors are templated (worker/data/masks.yaml): regex, replacement.
     masks: tuple[tuple[re.Pattern[str], str], ...] = ()
+    tag_rules: tuple[TagRule, ...] = ()  # kb/_tag-rules.yaml
 
     def __len__(self) -> int:
         return len(self.entries)

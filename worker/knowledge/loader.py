@@ -26,6 +26,7 @@ from worker.knowledge.entry import (
     Pattern,
 )
 from worker.knowledge.schema import validate_entry
+from worker.knowledge.tagrules import RULES_FILE, TagRule, build_rule, check_rule
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 MASKS_FILE = DATA_DIR / "masks.yaml"
@@ -73,9 +74,38 @@ def load_kb(root: Path | None = None) -> KnowledgeBase:
         entries[entry.id] = entry
     if not entries and not problems:
         problems.append(f"{root}: no entries found (expected kb/<domain>/<slug>.yaml files)")
+    rules: tuple[TagRule, ...] = ()
+    rules_path = root / RULES_FILE
+    if rules_path.is_file():
+        raw = rules_path.read_bytes()
+        digest.update(RULES_FILE.encode() + b"\0" + raw)
+        rules, errs = load_tag_rules(rules_path, raw.decode("utf-8", errors="replace"))
+        problems.extend(errs)
     if problems:
         raise KbError(problems)
-    return KnowledgeBase(entries, root, digest.hexdigest()[:12], load_masks())
+    return KnowledgeBase(entries, root, digest.hexdigest()[:12], load_masks(), rules)
+
+
+def load_tag_rules(path: Path, text: str) -> tuple[tuple[TagRule, ...], list[str]]:
+    """The tag rules file: a list of rules. Returns (rules, problems naming file:line: field)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        return (), [f"{path}:{line}: (yaml): {getattr(exc, 'problem', exc)}; fix the YAML syntax"]
+    data = yaml.load(text, Loader=_Loader) if node is not None else []
+    if not isinstance(data, list):
+        return (), [f"{path}:1: (file): must hold a list of rules"]
+    rules, problems = [], []
+    for i, item in enumerate(data):
+        line = _line_of(node, (i,))
+        errs = check_rule(item)
+        problems += [f"{path}:{_line_of(node, (i, field))}: [{i}].{field}: {message}"
+                     for field, message in errs]
+        if not errs:
+            rules.append(build_rule(item, line))
+    return tuple(rules), problems
 
 
 def load_entry(path: Path, root: Path, text: str) -> tuple[Entry | None, list[str]]:
@@ -121,6 +151,7 @@ def _build(path: Path, data: Any, node: yaml.Node) -> Entry:
         dead_end_signals=signals,
         data=data,
         family=data.get("family"),
+        fallback=bool(data.get("fallback", False)),
     )
 
 

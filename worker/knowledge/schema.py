@@ -18,7 +18,7 @@ import re2
 FAILURE_KINDS = ("permission", "state-lock", "credentials", "backend", "provider", "network",
                  "quota", "throttling", "syntax", "config", "timeout", "conflict")
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "hcp", "opentofu")
-TAGS = frozenset({*FAILURE_KINDS, "dependency", "module", *PLATFORMS})
+TAGS = frozenset({*FAILURE_KINDS, "dependency", "module", "wrapper", *PLATFORMS})
 CATEGORIES = frozenset({
     "auth_error", "state_error", "config_error", "network_error", "resource_error",
     "quota_error", "provider_error", "timeout_error", "dependency_error", "syntax_error",
@@ -41,6 +41,7 @@ FAMILIES = (
     "terraform-init",       # init: providers, modules, backend (re)initialization
     "provider-crash",       # a provider plugin crashed or misbehaved
     "network",              # the endpoint could not be reached
+    "run-wrapper",          # a tool running Terraform (tf-controller, Atlantis, Terragrunt) failed
 )
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)+$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -48,7 +49,7 @@ _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
 # The top-level keys, in the order problems are reported: key, required or optional, type.
 _TYPES: dict[str, tuple[type, ...]] = {
     "text": (str,), "text?": (str, type(None)), "int": (int,), "int?": (int, type(None)),
-    "number?": (int, float, type(None)), "list": (list,), "mapping": (dict,),
+    "number?": (int, float, type(None)), "list": (list,), "mapping": (dict,), "bool": (bool,),
 }
 _KEYS = """
     id                required  text
@@ -73,6 +74,7 @@ _KEYS = """
     verification      optional  text?
     official_docs     optional  list
     family            optional  text?
+    fallback          optional  bool
     tags              required  list
     priority          optional  int
     patterns          required  list
@@ -121,7 +123,8 @@ def validate_entry(data: Any, expected_id: str) -> list[SchemaError]:
         if key not in data:
             if required:
                 errs.append(SchemaError((key,), "required field is missing"))
-        elif not isinstance(data[key], types) or isinstance(data[key], bool):
+        elif not isinstance(data[key], types) or (isinstance(data[key], bool)
+                                                    and bool not in types):
             errs.append(SchemaError((key,), f"must be {' or '.join(t.__name__ for t in types)}"))
     if errs:
         return errs
@@ -144,6 +147,8 @@ def _check_identity(data: dict[str, Any], expected_id: str) -> list[SchemaError]
         errs.append(SchemaError(("category",), f"unknown category; one of {sorted(CATEGORIES)}"))
     if data.get("family") is not None and data["family"] not in FAMILIES:
         errs.append(SchemaError(("family",), f"unknown family; one of {list(FAMILIES)}"))
+    if data.get("fallback") and data.get("family") is None:
+        errs.append(SchemaError(("fallback",), "a fallback entry must name its family"))
     tags = data["tags"]
     if not tags:
         errs.append(SchemaError(("tags",), "at least one tag is required"))

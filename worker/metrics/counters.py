@@ -45,7 +45,7 @@ class Metrics:
                  max_repos: int = 100, max_teams: int = 30, runbook_base: str = ""):
         self.registry = reg = registry or CollectorRegistry()
         self.failures = Counter("tfpulse_failures", "Failure occurrences counted (one per KB "
-                                "entry per job run attempt)", ["kb_id", "category", "repo", "team"],
+                                "entry per job run attempt)", ["kb_id", "category", "family", "repo", "team"],
                                 registry=reg)
         self.unclassified = Counter("tfpulse_unclassified_failures", "Terraform errors that no "
                                     "KB entry matched, per job run attempt", ["repo", "team"],
@@ -72,6 +72,7 @@ class Metrics:
                      registry=reg)
         self.repo_cap = LabelCap("repo", max_repos, self.overflow)
         self.team_cap = LabelCap("team", max_teams, self.overflow)
+        self._family = {e.id: e.family or "" for e in kb}  # the label rolls entries up
         kb_entries.set(len(kb))
         build.labels(__version__, kb.version).set(1)
         for result in ("ok", "invalid", "dead_lettered"):
@@ -99,7 +100,8 @@ class Metrics:
             if occ.kb_id is None:
                 self.unclassified.labels(repo, team).inc()
             else:
-                self.failures.labels(occ.kb_id, occ.category or "", repo, team).inc()
+                self.failures.labels(occ.kb_id, occ.category or "",
+                                     self._family.get(occ.kb_id, ""), repo, team).inc()
             self.event_lag.observe(max(0.0, now - occ.timestamp))
 
     def dead_end_attempts(self, kb_ids: list[str]) -> None:

@@ -69,6 +69,7 @@ def compute_report(frames: Frames, kb: Mapping[str, Any], *, weeks: int, as_of: 
         "least_privilege": perm.least_privilege(win),
         "state_locks": perm.state_locks(win),
         "unclassified": tables.unclassified_templates(win, frames.templates, top),
+        "by_family": tables.by_family(occ, kb),
         "by_repo": tables.breakdown(occ, "repo", calc.has_data(window, 1, first_day)),
         "by_team": tables.breakdown(occ, "team", calc.has_data(window, 1, first_day)),
         "dead_ends": tables.dead_ends(win_dead, titles),

@@ -24,6 +24,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("least_privilege", "Least-privilege suggestions", "Per principal: grant exactly the denied actions on the resources seen. Review before applying."),
     ("state_locks", "State-lock errors per repo", "contention = lock held by another run (`state-lock` without `permission`); permission = no right to take or release the lock."),
     ("unclassified", "Top unclassified templates", ""),
+    ("by_family", "By family", "Occurrences per family (what failed, whatever the cause); generic = caught only by the family's fallback entry, a sign that a specific entry is missing."),
     ("by_repo", "By repo", ""),
     ("by_team", "By team", ""),
     ("dead_ends", "Dead-end attempts", "Known dead ends (e.g. `-lock=false`, `force-unlock`) tried in CI, per entry."),

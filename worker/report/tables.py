@@ -1,5 +1,5 @@
-"""Breakdown tables of the report: by repo, by team, unclassified templates, dead ends,
-the entry catalogue and the summary (pure functions over DataFrames)."""
+"""Breakdown tables of the report: by family, by repo, by team, unclassified templates,
+dead ends, the entry catalogue and the summary (pure functions over DataFrames)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,34 @@ def breakdown(occ: pd.DataFrame, key: str, prev_known: bool = True) -> pd.DataFr
     return out.reset_index(drop=True)
 
 
+def _is_fallback(kb: Mapping[str, Any], kb_id: str) -> bool:
+    info = kb.get(kb_id)
+    value = info.get("fallback") if isinstance(info, Mapping) else getattr(info, "fallback", False)
+    return bool(value)
+
+
+def by_family(occ: pd.DataFrame, kb: Mapping[str, Any]) -> pd.DataFrame:
+    """Per family of the classified occurrences: occurrences, entries, how many only the
+    family's fallback caught (a specific entry is missing for those), week change."""
+    cols = ["family", "occurrences", "entries", "generic", "generic_pct", "this_week",
+            "prev_week", "change"]
+    frame = occ[occ["kb_id"].notna()].copy()
+    frame["family"] = frame["kb_id"].map(lambda k: kb_field(kb, k, "family") or NO_TEAM)
+    frame["generic"] = frame["kb_id"].map(lambda k: _is_fallback(kb, k))
+    rows = []
+    for family, group in frame.groupby("family", sort=True):
+        window = group[group["in_window"]]
+        if window.empty:
+            continue
+        now, prev = int((group["age"] == 0).sum()), int((group["age"] == 1).sum())
+        generic = int(window["generic"].sum())
+        rows.append((family, len(window), int(window["kb_id"].nunique()), generic,
+                     pct_share(generic, len(window)), now, prev, now - prev))
+    out = pd.DataFrame(rows, columns=cols)
+    out = out.sort_values(["occurrences", "family"], ascending=[False, True], kind="mergesort")
+    return out.reset_index(drop=True)
+
+
 def unclassified_templates(window_occ: pd.DataFrame, templates: pd.DataFrame,
                            top: int) -> pd.DataFrame:
     """The most frequent templates of unclassified errors in the window."""
@@ -99,14 +127,16 @@ def dead_ends(window_dead: pd.DataFrame, titles: Mapping[str, str]) -> pd.DataFr
 
 def entries(window_occ: pd.DataFrame, kb: Mapping[str, Any], titles: Mapping[str, str]) -> pd.DataFrame:
     """The KB entries seen in the window with their root cause and best workaround."""
-    cols = ["kb_id", "title", "category", "tags", "occurrences", "root_cause", "workaround"]
+    cols = ["kb_id", "title", "category", "family", "tags", "occurrences", "root_cause",
+            "workaround"]
     seen = window_occ.dropna(subset=["kb_id"])
     rows = []
     for kb_id, group in seen.groupby("kb_id", sort=True):
         category = kb_field(kb, kb_id, "category") or str(group["category"].dropna().min() or "")
         tags = kb_field(kb, kb_id, "tags") or ", ".join(
             sorted({t for value in group["tags"].fillna("") for t in value.split(",") if t}))
-        rows.append((kb_id, titles.get(kb_id, kb_id), category, tags, len(group),
+        rows.append((kb_id, titles.get(kb_id, kb_id), category, kb_field(kb, kb_id, "family"),
+                     tags, len(group),
                      kb_field(kb, kb_id, "root_cause"), kb_field(kb, kb_id, "workaround")))
     out = pd.DataFrame(rows, columns=cols)
     out = out.sort_values(["occurrences", "kb_id"], ascending=[False, True], kind="mergesort")
