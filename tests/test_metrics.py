@@ -26,7 +26,7 @@ def test_counters_caps_and_zero_series(kb) -> None:
     m = Metrics(kb, CollectorRegistry(), max_repos=2)
     reg = m.registry
     assert sample(reg, "tfpulse_dead_end_attempts_total", {"kb_id": LOCK}) == 0
-    assert sample(reg, "tfpulse_kb_entries", {}) == len(kb)
+    assert sample(reg, "tfpulse_knowledge_base_entries", {}) == len(kb)
     m.counted([occ("a"), occ("b"), occ("c"), occ("a", None)], now=1_700_000_060.0)
     labels = {"kb_id": LOCK, "category": "auth_error", "team": "platform"}
     assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "a"}) == 1
@@ -69,7 +69,7 @@ def test_http_endpoints(kb) -> None:
                    lambda: (state["ready"], "ok" if state["ready"] else "no partitions")).start()
     base = f"http://127.0.0.1:{exp.port}"
     try:
-        assert b"tfpulse_kb_entries" in urllib.request.urlopen(base + "/metrics").read()
+        assert b"tfpulse_knowledge_base_entries" in urllib.request.urlopen(base + "/metrics").read()
         assert urllib.request.urlopen(base + "/healthz").status == 200
         try:
             urllib.request.urlopen(base + "/readyz")

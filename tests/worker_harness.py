@@ -306,6 +306,19 @@ class Worker:
             self.kill()
 
 
+def metrics_when(w: Worker, name: str, labels: str, want: float, timeout: float = 10
+                 ) -> tuple[int, str]:
+    """/metrics once the sample name{labels} reached want (or the timeout passed): the
+    store shows a batch's positions a moment before its metrics are counted (write, then
+    count), so a test that waited for the positions waits briefly for the count too."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, text = w.http("/metrics")
+        if metric(text, name, labels) == want or time.monotonic() > deadline:
+            return status, text
+        time.sleep(0.1)
+
+
 def metric(text: str, name: str, labels: str = "") -> float:
     """The value of one sample in a Prometheus text exposition (0 when absent)."""
     want = f"{name}{{{labels}}}" if labels else name
