@@ -90,8 +90,12 @@ class KafkaWorker:
             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
             **common)
         # max_block_ms: a send with the broker away waits this long for metadata, then
-        # raises a retriable error that the dead-letter retry handles.
+        # raises a retriable error that the dead-letter retry handles. Not idempotent: an
+        # idempotent kafka-python producer turns one record the dead-letter topic refuses
+        # (too large) into a fatal error for every later send; a duplicate dead letter
+        # after a retry is allowed (sources/deadletter.py).
         self.producer = KafkaProducer(acks="all", retries=10, linger_ms=5, max_block_ms=10000,
+                                      enable_idempotence=False,
                                       max_request_size=MAX_REQUEST_SIZE, **common)
         self.dead_letters = DeadLetterProducer(
             self.producer, self.cfg.dlq_topic,
