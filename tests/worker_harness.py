@@ -412,11 +412,11 @@ def error_job(repo: str, run_id: str, job: str, ts: float,
     return [(key, json.dumps(e).encode()) for e in events]
 
 
-def produce_in_order(bootstrap: str, topic: str,
-                     records: Sequence[tuple[bytes | None, bytes | None]],
+def produce_in_order(bootstrap: str, topic: str, records: Sequence[tuple[Any, ...]],
                      tmp_dir: Path, max_request_size: int = 20 << 20) -> int:
-    """Send (key, value) records to partition 0 in this order. kafka-python refuses a
-    record with neither key nor value, so those go through kcat (-Z: empty is NULL)."""
+    """Send (key, value[, headers]) records to partition 0 in this order. kafka-python
+    refuses a record with neither key nor value (and no headers), so those go through
+    kcat (-Z: empty is NULL)."""
     from kafka import KafkaProducer
 
     p = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
@@ -424,14 +424,16 @@ def produce_in_order(bootstrap: str, topic: str,
     nulls = tmp_dir / "null-record.txt"
     nulls.write_bytes(b"\t\n")
     try:
-        for key, value in records:
+        for key, value, *rest in records:
+            headers = list(rest[0]) if rest else []
             if key is None and value is None:
+                assert not headers, "kcat -l sends no headers"
                 p.flush(timeout=60)
                 subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-K",
                                 "\t", "-Z", "-l", str(nulls)], check=True, timeout=60,
                                stdin=subprocess.DEVNULL)
             else:
-                p.send(topic, key=key, value=value, partition=0)
+                p.send(topic, key=key, value=value, partition=0, headers=headers)
         p.flush(timeout=120)
     finally:
         p.close(timeout=10)

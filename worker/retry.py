@@ -1,6 +1,7 @@
 """Retrying an action through a short outage: one loop, policies named where they apply.
 
-The store's policy is in store/retry.py, the dead-letter producer's in sources/deadletter.py.
+The store's policy is in store/retry.py, the dead-letter producer's in
+sources/kafka_dlq.py.
 An action is retried only while `transient(error)` says the error may pass (a restarting
 database, a lock held by another writer); anything else is raised at once.
 """

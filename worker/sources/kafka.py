@@ -3,7 +3,7 @@
 Once per poll:
 
   1. decode each record; a record that does not decode is queued for the dead-letter
-     topic with its reason (sources/deadletter.py: whole, or as a bounded envelope);
+     topic with its reason (sources/kafka_dlq.py: whole, or as a bounded envelope);
   2. produce the dead letters and wait for their acks (a crash before step 3 may
      dead-letter a record twice; it never loses one);
   3. the commit path of every source (sources/commit.py): ONE store transaction with the
@@ -39,7 +39,7 @@ from worker.knowledge.entry import KnowledgeBase
 from worker.metrics.counters import Metrics
 from worker.model import Partition
 from worker.sources.commit import commit
-from worker.sources.deadletter import DeadLetter, DeadLetterProducer
+from worker.sources.kafka_dlq import DeadLetter, DeadLetterProducer
 from worker.sources.pollwatch import PollWatch, start_watchdog
 from worker.store.retry import OUTAGE
 from worker.store.store import Store
@@ -93,7 +93,7 @@ class KafkaWorker:
         # raises a retriable error that the dead-letter retry handles. Not idempotent: an
         # idempotent kafka-python producer turns one record the dead-letter topic refuses
         # (too large) into a fatal error for every later send; a duplicate dead letter
-        # after a retry is allowed (sources/deadletter.py).
+        # after a retry is allowed (sources/kafka_dlq.py).
         self.producer = KafkaProducer(acks="all", retries=10, linger_ms=5, max_block_ms=10000,
                                       enable_idempotence=False,
                                       max_request_size=MAX_REQUEST_SIZE, **common)

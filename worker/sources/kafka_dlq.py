@@ -1,4 +1,5 @@
-"""Dead letters: every record that cannot be counted goes to `<topic>.dlq` with its reason.
+"""The Kafka dead-letter topic: every record that cannot be counted goes to `<topic>.dlq`
+with its reason.
 
 `DeadLetterProducer.send` is the one way a record leaves for the dead-letter topic,
 whatever the cause (it does not decode, it failed in the pipeline, the store refused
@@ -58,6 +59,12 @@ class DeadLetter:
         """From a kafka-python ConsumerRecord."""
         return cls(record.topic, record.partition, record.offset, record.key, record.value,
                    reason, tuple(record.headers or ()))
+
+    @classmethod
+    def of_item(cls, topic: str, partition: int, value: bytes, reason: str) -> DeadLetter:
+        """Not one record: e.g. an occurrence the store quarantined (built from several
+        records), given as a JSON letter; offset -1, no key."""
+        return cls(topic, partition, -1, None, value, reason)
 
     def as_envelope(self, because: str) -> DeadLetter:
         return replace(self, envelope_because=because)
