@@ -32,8 +32,7 @@ class Hostile(NamedTuple):
     @property
     def in_file(self) -> bool:
         """Can this record be one line of a JSONL file (replay)? The key is Kafka's only."""
-        return (self.value is not None and b"\n" not in self.value
-                and self.value.strip() != b"" and not self.key_matters)
+        return self.value is not None and b"\n" not in self.value and not self.key_matters
 
     @property
     def key_matters(self) -> bool:
@@ -118,7 +117,7 @@ HOSTILE: list[Hostile] = [
     Hostile("message_array", KEY, b'{"message": ["Error: x"]}', (), "type"),
     Hostile("message_object", KEY, b'{"message": {"text": "Error: x"}}', (), "type"),
     Hostile("message_bool", KEY, b'{"message": true}', (), "type"),
-    Hostile("repo_bool", KEY, _obj(b'"repository": false'), (), "type"),
+    Hostile("repo_bool", KEY, b'{"message": "x", "repository": false}', (), "type"),
     Hostile("repo_array", KEY, b'{"message": "x", "repo": ["a", "b"]}', (), "type"),
     Hostile("repo_object", KEY, b'{"message": "x", "repo": {"name": "a"}}', (), "type"),
     Hostile("repo_float", KEY, b'{"message": "x", "repo": 1.5}', (), "type"),
