@@ -77,6 +77,6 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
     expected = alert_names()
     assert expected == {"RecurringStateLockError", "RecurringPermissionError",
                         "NewFailureSignature", "UnclassifiedShareHigh", "ConsumerLagHigh",
-                        "TfpulseWorkerDown", "DeadEndAttempted"}
+                        "TfpulseWorkerDown", "TfpulseWorkerFailing", "DeadEndAttempted"}
     assert expected - fires == set(), "alerts without a test that fires them"
     assert expected - quiet == set(), "alerts without a test where they stay quiet"

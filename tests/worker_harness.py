@@ -306,6 +306,19 @@ class Worker:
             self.kill()
 
 
+def metrics_when(w: Worker, name: str, labels: str, want: float, timeout: float = 10
+                 ) -> tuple[int, str]:
+    """/metrics once the sample name{labels} reached want (or the timeout passed): the
+    store shows a batch's positions a moment before its metrics are counted (write, then
+    count), so a test that waited for the positions waits briefly for the count too."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, text = w.http("/metrics")
+        if metric(text, name, labels) == want or time.monotonic() > deadline:
+            return status, text
+        time.sleep(0.1)
+
+
 def metric(text: str, name: str, labels: str = "") -> float:
     """The value of one sample in a Prometheus text exposition (0 when absent)."""
     want = f"{name}{{{labels}}}" if labels else name
@@ -374,3 +387,54 @@ def assert_truth(store_url: str, truth: Truth) -> None:
         extra = {k: v for k, v in got.items() if truth.get(k) != v}
         raise AssertionError(f"store != truth\n expected (differing): {missing}\n"
                              f" stored   (differing): {extra}")
+
+
+# -- small hand-made jobs ------------------------------------------------------------------
+
+EXPIRED_TOKEN = [  # kb/aws/expired-token.yaml's second example, as a CI job prints it
+    "╷",
+    "│ Error: Retrieving AWS account details: validating provider credentials: retrieving "
+    "caller identity from STS: operation error STS: GetCallerIdentity, https response error "
+    "StatusCode: 403, RequestID: 4b9c5a1e-2f0d-4a7e-9b61-3c1d2e8f7a90, api error "
+    "ExpiredToken: The security token included in the request is expired",
+    "│",
+    "╵",
+]
+
+
+def error_job(repo: str, run_id: str, job: str, ts: float,
+              lines: Sequence[str] = EXPIRED_TOKEN) -> list[tuple[bytes, bytes]]:
+    """One whole job (its lines, then job_end) that holds one known error: (key, value)."""
+    base = {"repo": repo, "run_id": run_id, "run_attempt": 1, "job": job}
+    events = [dict(base, message=line, timestamp=ts + i) for i, line in enumerate(lines)]
+    events.append(dict(base, type="job_end", timestamp=ts + len(lines)))
+    key = f"{repo}/{run_id}/{job}".encode()
+    return [(key, json.dumps(e).encode()) for e in events]
+
+
+def produce_in_order(bootstrap: str, topic: str, records: Sequence[tuple[Any, ...]],
+                     tmp_dir: Path, max_request_size: int = 20 << 20) -> int:
+    """Send (key, value[, headers]) records to partition 0 in this order. kafka-python
+    refuses a record with neither key nor value (and no headers), so those go through
+    kcat (-Z: empty is NULL)."""
+    from kafka import KafkaProducer
+
+    p = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                      max_request_size=max_request_size, request_timeout_ms=60000)
+    nulls = tmp_dir / "null-record.txt"
+    nulls.write_bytes(b"\t\n")
+    try:
+        for key, value, *rest in records:
+            headers = list(rest[0]) if rest else []
+            if key is None and value is None:
+                assert not headers, "kcat -l sends no headers"
+                p.flush(timeout=60)
+                subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-K",
+                                "\t", "-Z", "-l", str(nulls)], check=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            else:
+                p.send(topic, key=key, value=value, partition=0, headers=headers)
+        p.flush(timeout=120)
+    finally:
+        p.close(timeout=10)
+    return len(records)

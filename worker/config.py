@@ -103,6 +103,12 @@ class Config:
         KAFKA, 300000,
         "Longest allowed time between two polls, in ms; a slower worker is removed from "
         "the group.")
+    kafka_poll_failure_exit_seconds: float = key(
+        KAFKA, 60.0,
+        "A poll that keeps failing (raising, or stuck inside the Kafka client past "
+        "kafka_poll_timeout_ms, e.g. a batch it cannot decompress) makes /readyz answer 503 "
+        "at once and counts in tfpulse_poll_errors_total; after failing this many seconds "
+        "in a row the worker exits with code 5 so that its orchestrator restarts it.")
     kafka_reconnect_backoff_max_ms: int = key(
         KAFKA, 10000, "Longest wait between reconnects to a broker, in ms.")
     kafka_security_protocol: str = key(

@@ -1,6 +1,7 @@
 """Retrying an action through a short outage: one loop, policies named where they apply.
 
-The store's policy is in store/retry.py, the dead-letter producer's in sources/kafka.py.
+The store's policy is in store/retry.py, the dead-letter producer's in
+sources/kafka_dlq.py.
 An action is retried only while `transient(error)` says the error may pass (a restarting
 database, a lock held by another writer); anything else is raised at once.
 """
@@ -36,14 +37,21 @@ class RetryPolicy:
 
 def retry(action: Callable[[], T], what: str, policy: RetryPolicy,
           transient: Callable[[BaseException], bool],
-          sleep: Callable[[float], None] = time.sleep) -> T:
-    """action(), again after each transient error while the policy allows; then raise."""
+          sleep: Callable[[float], None] = time.sleep,
+          on_retry: Callable[[BaseException], None] | None = None) -> T:
+    """action(), again after each transient error while the policy allows; then raise.
+
+    on_retry(error) is told of each transient error before the wait (a metric, the
+    readiness state); the caller learns of the recovery from the return.
+    """
     for attempt, delay in enumerate(policy.delays(), start=1):
         try:
             return action()
         except Exception as exc:
             if not transient(exc):
                 raise
+            if on_retry is not None:
+                on_retry(exc)
             log.warning(f"{what} failed, retrying", extra={
                 "attempt": attempt, "in_seconds": delay, "error": str(exc)[:300]})
         sleep(delay)

@@ -11,6 +11,7 @@ class Exit(IntEnum):
     USAGE = 2  # a usage or input error (the message says what to do)
     KB = 3  # the knowledge base does not load
     PROBLEMS = 4  # `kb lint`, `kb test` or `kb import` found problems
+    UNAVAILABLE = 5  # `run`: Kafka or the store kept failing past its bound (restart me)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -20,6 +21,7 @@ MEANING = {
     Exit.USAGE: "usage or input error",
     Exit.KB: "the knowledge base does not load",
     Exit.PROBLEMS: "kb lint/test/import found problems",
+    Exit.UNAVAILABLE: "run: Kafka or the store kept failing past its bound",
 }
 
 

@@ -20,7 +20,10 @@ Consume CI log events from Kafka (the kafka_topic key below), find and classify 
 Terraform failures, store each occurrence once with its first/last seen, and serve
 /metrics, /healthz and /readyz. Invalid events go to the dead-letter topic
 (<topic>.dlq) with a `tfpulse-reason` header. SIGTERM or Ctrl-C: finish the current
-batch, store it with its offsets, and exit.
+batch, store it with its offsets, and exit (within 20 s whatever Kafka or the store
+do: past that it exits with code 5 and the next start resumes from the stored offsets).
+A poll that keeps failing for kafka_poll_failure_exit_seconds, or a store that stays
+unavailable past its retry bound (10 minutes), also exits with code 5, for a restart.
 
 Configuration: defaults < --config FILE (YAML) < TFPULSE_<KEY> environment < flags.
 In the file a key may sit in its section: `kafka: {{topic: x}}` is kafka_topic; an
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from worker.metrics.collector import StoreCollector
     from worker.metrics.counters import Metrics
     from worker.metrics.endpoints import Exporter
-    from worker.sources.kafka import KafkaWorker
+    from worker.sources.kafka import KafkaWorker, PollFailing
+    from worker.store.retry import transient
 
     # Before anything slow (the KB, the store): a SIGTERM during start-up must stop the
     # worker cleanly, not kill it with the default action.
@@ -82,6 +86,15 @@ def run(args: argparse.Namespace) -> int:
                                 "bootstrap": cfg.kafka_bootstrap_servers})
     try:
         worker.run(stop)
+    except PollFailing as exc:
+        log.error("kafka poll kept failing: exiting for a restart", extra={"error": str(exc)})
+        return Exit.UNAVAILABLE
+    except Exception as exc:
+        if not transient(exc):
+            raise
+        log.error("the store stayed unavailable past its retry bound: exiting for a restart",
+                  extra={"error": f"{type(exc).__name__}"})
+        return Exit.UNAVAILABLE
     finally:
         if exporter:
             exporter.stop()

@@ -1,7 +1,8 @@
-"""Store-backed gauges, read at scrape time: first seen, last seen, occurrences per entry.
+"""Collectors read at scrape time: the store-backed gauges (first seen, last seen,
+occurrences per entry) and the store's retry state.
 
-Read from the store on every scrape (cached a few seconds), so a restart or a second
-worker never resets or doubles them.
+The gauges are read from the store on every scrape (cached a few seconds), so a restart
+or a second worker never resets or doubles them.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from worker.knowledge.entry import KnowledgeBase
+from worker.store.retry import OUTAGE
 
 
 class StoreCollector(Collector):
@@ -51,3 +53,14 @@ class StoreCollector(Collector):
                 return rows
             self._cached = (time.monotonic(), rows)
         return rows
+
+
+class OutageCollector(Collector):
+    """The store's retries (store/retry.py OUTAGE) and whether one is under way."""
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        yield CounterMetricFamily("tfpulse_store_retries", "Store transactions retried after "
+                                  "a transient error (connection refused or lost, lock held)",
+                                  value=OUTAGE.retries)
+        yield GaugeMetricFamily("tfpulse_store_unavailable", "1 while a store transaction is "
+                                "failing and being retried", value=int(OUTAGE.since is not None))

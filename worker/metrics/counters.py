@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from worker import __version__
 from worker.knowledge.entry import KnowledgeBase
+from worker.metrics.collector import OutageCollector
 from worker.model import Batch, DeadEndAttempt, Occurrence
 
 OTHER = "other"
@@ -60,13 +61,20 @@ class Metrics:
         self.event_lag = Histogram("tfpulse_event_lag_seconds", "From the event time of a "
                                    "failure to the moment it was counted", buckets=LAG_BUCKETS,
                                    registry=reg)
+        self.poll_errors = Counter("tfpulse_poll_errors", "Kafka polls that raised, or stayed "
+                                   "inside kafka-python past their timeout (error=\"stuck\")",
+                                   ["error"], registry=reg)
+        self.dead_letter_envelopes = Counter(
+            "tfpulse_dead_letter_envelopes", "Dead letters sent as a bounded envelope because "
+            "the record could not be produced whole", registry=reg)
+        reg.register(OutageCollector())
         self.overflow = Counter("tfpulse_label_overflow", "Label values folded into 'other' "
                                 "by the cardinality cap", ["label"], registry=reg)
-        kb_entries = Gauge("tfpulse_kb_entries", "Entries in the loaded knowledge base",
-                           registry=reg)
+        kb_entries = Gauge("tfpulse_knowledge_base_entries", "Entries in the loaded knowledge "
+                           "base", registry=reg)
         build = Gauge("tfpulse_build_info", "Version of tfpulse and of the KB",
                       ["version", "kb_version"], registry=reg)
-        info = Gauge("tfpulse_kb_entry_info", "One series per KB entry, value 1: join on kb_id "
+        info = Gauge("tfpulse_knowledge_base_entry_info", "One series per KB entry, value 1: join on kb_id "
                      "to select entries by tag", ["kb_id", "category", "title", "tags",
                                                  "permission", "state_lock", "runbook_url"],
                      registry=reg)

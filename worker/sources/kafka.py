@@ -3,8 +3,8 @@
 Once per poll:
 
   1. decode each record; a record that does not decode is queued for the dead-letter
-     topic with its original bytes and a `tfpulse-reason` header;
-  2. produce the dead letters and flush the producer (a crash before step 3 may
+     topic with its reason (sources/kafka_dlq.py: whole, or as a bounded envelope);
+  2. produce the dead letters and wait for their acks (a crash before step 3 may
      dead-letter a record twice; it never loses one);
   3. the commit path of every source (sources/commit.py): ONE store transaction with the
      next position of every partition still owned (held back to the first line of any
@@ -14,7 +14,9 @@ Once per poll:
 On partition assignment the consumer seeks to the positions in the store: the store is
 the truth, Kafka's committed offsets are a copy. A crash at any instant therefore loses
 nothing (nothing past a stored position was counted without it being stored) and counts
-nothing twice (occurrences are keyed by job run attempt and entry).
+nothing twice (occurrences are keyed by job run attempt and entry). That is also why a
+poll that keeps failing, or a shutdown that cannot finish, may simply exit
+(sources/pollwatch.py): every call to Kafka here is bounded in time.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from worker.config import Config
@@ -37,13 +38,20 @@ from worker.decode.contract import DecodeOptions
 from worker.knowledge.entry import KnowledgeBase
 from worker.metrics.counters import Metrics
 from worker.model import Partition
-from worker.retry import RetryPolicy, retry
 from worker.sources.commit import commit
+from worker.sources.kafka_dlq import DeadLetter, DeadLetterProducer
+from worker.sources.pollwatch import PollWatch, start_watchdog
+from worker.store.retry import OUTAGE
 from worker.store.store import Store
 
 log = logging.getLogger("tfpulse.consumer")
-# A broker failover takes seconds; the records stay unread until the flush succeeds.
-DEAD_LETTER_RETRY = RetryPolicy(first_delay=0.5, max_delay=10.0, give_up_after=180.0)
+KAFKA_COMMIT_TIMEOUT_MS = 5000  # Kafka's copy of the offsets is best effort: never wait long
+CLOSE_TIMEOUT_S = 3.0  # leaving the group and flushing on exit, each
+MAX_REQUEST_SIZE = 16 * 1024 * 1024
+
+
+class PollFailing(RuntimeError):
+    """The poll kept failing for longer than kafka_poll_failure_exit_seconds."""
 
 
 class KafkaWorker:
@@ -55,6 +63,10 @@ class KafkaWorker:
         self.assigned: set[TopicPartition] = set()
         self.consumer: KafkaConsumer | None = None
         self.producer: KafkaProducer | None = None
+        self.dead_letters: DeadLetterProducer | None = None
+        self.watch = PollWatch(cfg.kafka_poll_timeout_ms / 1000.0,
+                               cfg.kafka_poll_failure_exit_seconds,
+                               lambda error: metrics.poll_errors.labels(error).inc())
 
     def _new_pipeline(self) -> Pipeline:
         assembler = BlockAssembler(self.cfg.block_max_lines, self.cfg.block_max_bytes,
@@ -77,39 +89,56 @@ class KafkaWorker:
             auto_offset_reset="earliest", max_poll_records=self.cfg.kafka_max_poll_records,
             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
             **common)
-        self.producer = KafkaProducer(acks="all", retries=10, linger_ms=5,
-                                      max_request_size=16 * 1024 * 1024, **common)
+        # max_block_ms: a send with the broker away waits this long for metadata, then
+        # raises a retriable error that the dead-letter retry handles. Not idempotent: an
+        # idempotent kafka-python producer turns one record the dead-letter topic refuses
+        # (too large) into a fatal error for every later send; a duplicate dead letter
+        # after a retry is allowed (sources/kafka_dlq.py).
+        self.producer = KafkaProducer(acks="all", retries=10, linger_ms=5, max_block_ms=10000,
+                                      enable_idempotence=False,
+                                      max_request_size=MAX_REQUEST_SIZE, **common)
+        self.dead_letters = DeadLetterProducer(
+            self.producer, self.cfg.dlq_topic,
+            on_envelope=lambda _d: self.metrics.dead_letter_envelopes.inc())
         self.consumer.subscribe([self.cfg.kafka_topic], listener=_Rebalance(self))
         log.info("subscribed", extra={"topic": self.cfg.kafka_topic,
                                       "group": self.cfg.kafka_group_id})
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until stop is set (SIGTERM), then finish the current poll and exit."""
+        """Poll until stop is set (SIGTERM), then finish the current poll and exit.
+        Raises PollFailing when polls kept failing past the configured bound."""
+        start_watchdog(self.watch, stop)
         if self.consumer is None:
             self.connect()
         assert self.consumer is not None
-        while not stop.is_set():
-            try:
-                polled = self.consumer.poll(timeout_ms=self.cfg.kafka_poll_timeout_ms)
-            except KafkaError as exc:  # broker away: kafka-python reconnects; we wait
-                log.warning("poll failed, retrying", extra={"error": str(exc)})
-                stop.wait(1.0)
-                continue
-            self.handle(polled)
-        log.info("stopping: writing the last batch")
-        self.commit()
-        self.close()
+        try:
+            while not stop.is_set():
+                try:
+                    with self.watch.polling():
+                        polled = self.consumer.poll(timeout_ms=self.cfg.kafka_poll_timeout_ms)
+                except Exception as exc:  # noqa: BLE001 - surfaced by the watch, bounded
+                    log.warning("poll failed, retrying", extra={
+                        "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+                    if self.watch.expired():
+                        raise PollFailing(self.watch.problem() or "poll failing") from exc
+                    stop.wait(1.0)
+                    continue
+                self.handle(polled)
+            log.info("stopping: writing the last batch")
+            self.commit()
+        finally:
+            self.close()
 
     def close(self) -> None:
         if self.consumer is not None:
-            self.consumer.close(autocommit=False)
+            self.consumer.close(autocommit=False, timeout_ms=int(CLOSE_TIMEOUT_S * 1000))
         if self.producer is not None:
-            self.producer.close(timeout=10)
+            self.producer.close(timeout=CLOSE_TIMEOUT_S)
 
     # -- one poll ------------------------------------------------------------------------
 
     def handle(self, polled: dict[TopicPartition, list[Any]]) -> None:
-        dead: list[tuple[Any, str]] = []
+        dead: list[DeadLetter] = []
         for tp, records in polled.items():
             if not records:
                 continue
@@ -118,7 +147,7 @@ class KafkaWorker:
             # Rows are numbered by index in this poll; the pipeline wants offsets.
             batch.positions = [records[k].offset for k in batch.positions]
             batch.next_position = records[-1].offset + 1
-            dead.extend((records[k], reason) for k, reason, _raw in batch.errors)
+            dead.extend(DeadLetter.of(records[k], reason) for k, reason, _raw in batch.errors)
             failed = self.pipeline.process_batch(batch, Partition(tp.topic, tp.partition))
             if failed:
                 by_offset = {r.offset: r for r in records}
@@ -126,7 +155,8 @@ class KafkaWorker:
                     rec = by_offset[batch.positions[row]]
                     log.error("event failed in the pipeline", exc_info=exc, extra={
                         "partition": tp.partition, "offset": rec.offset})
-                    dead.append((rec, f"pipeline error: {type(exc).__name__}: {exc}"))
+                    dead.append(DeadLetter.of(
+                        rec, f"pipeline error: {type(exc).__name__}: {exc}"))
         self.pipeline.flush_idle()
         self._dead_letter(dead)
         self.commit()
@@ -144,7 +174,7 @@ class KafkaWorker:
                 if in_listener:
                     self.consumer.commit_async(offsets, callback=_commit_done)
                 else:
-                    self.consumer.commit(offsets)
+                    self.consumer.commit(offsets, timeout_ms=KAFKA_COMMIT_TIMEOUT_MS)
             except Exception as exc:  # noqa: BLE001 - the store holds the truth; Kafka's copy can lag
                 log.warning("kafka commit failed", extra={"error": str(exc)})
 
@@ -152,21 +182,14 @@ class KafkaWorker:
                keep=lambda part: TopicPartition(*part) in self.assigned,
                after_write=copy_to_kafka)
 
-    def _dead_letter(self, dead: list[tuple[Any, str]]) -> None:
+    def _dead_letter(self, dead: list[DeadLetter]) -> None:
         if not dead:
             return
-        assert self.producer is not None
-        for rec, reason in dead:
-            headers = list(rec.headers or []) + [
-                ("tfpulse-reason", reason.encode()[:1000]),
-                ("tfpulse-source", f"{rec.topic}/{rec.partition}/{rec.offset}".encode())]
-            log.warning("dead-lettered", extra={"partition": rec.partition,
-                                                 "offset": rec.offset, "reason": reason[:200]})
-            self.producer.send(self.cfg.dlq_topic, key=rec.key, value=rec.value,
-                               headers=headers)
-        producer = self.producer
-        retry(lambda: producer.flush(timeout=30), "dead-letter flush", DEAD_LETTER_RETRY,
-              lambda exc: isinstance(exc, KafkaError))
+        assert self.dead_letters is not None
+        for d in dead:
+            log.warning("dead-lettered", extra={"partition": d.partition, "offset": d.offset,
+                                                 "reason": d.reason[:200]})
+        self.dead_letters.send(dead)
         self.metrics.events.labels("dead_lettered").inc(len(dead))  # "invalid": at commit
 
     def _update_lag(self) -> None:
@@ -186,6 +209,10 @@ class KafkaWorker:
     # -- rebalancing ---------------------------------------------------------------------
 
     def on_assigned(self, partitions: list[TopicPartition]) -> None:
+        with self.watch.paused():
+            self._seek_stored(partitions)
+
+    def _seek_stored(self, partitions: list[TopicPartition]) -> None:
         stored = self.store.positions(self.cfg.kafka_topic)
         assert self.consumer is not None
         for tp in partitions:
@@ -199,7 +226,8 @@ class KafkaWorker:
 
     def on_revoked(self, partitions: list[TopicPartition]) -> None:
         try:
-            self.commit(in_listener=True)
+            with self.watch.paused():
+                self.commit(in_listener=True)
         finally:
             self._forget(partitions)
         log.info("partitions revoked", extra={"partitions": sorted(p.partition for p in partitions)})
@@ -227,8 +255,13 @@ class KafkaWorker:
                     self.consumer.seek(tp, stored[tp.partition])
 
     def ready(self) -> tuple[bool, str]:
+        if OUTAGE.since is not None:
+            return False, f"store unavailable, retrying: {OUTAGE.last_error}"
         if not self.store.ping():
             return False, "store unreachable"
+        problem = self.watch.problem()
+        if problem is not None:
+            return False, problem
         if not self.assigned:
             return False, "no partitions assigned yet"
         return True, f"ok: {len(self.kb)} KB entries, {len(self.assigned)} partition(s)"
