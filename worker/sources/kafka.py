@@ -9,7 +9,9 @@ Once per poll:
   3. the commit path of every source (sources/commit.py): ONE store transaction with the
      next position of every partition still owned (held back to the first line of any
      open block), then the metrics, from what the store accepted as new, then the same
-     positions copied to Kafka so that standard lag tools work.
+     positions copied to Kafka so that standard lag tools work;
+  4. items the store quarantined in step 3 for their values (store.Quarantined) go to the
+     dead-letter topic as JSON letters (sources/deadletter.quarantine_letter), offset -1.
 
 On partition assignment the consumer seeks to the positions in the store: the store is
 the truth, Kafka's committed offsets are a copy. A crash at any instant therefore loses
@@ -39,6 +41,7 @@ from worker.knowledge.entry import KnowledgeBase
 from worker.metrics.counters import Metrics
 from worker.model import Partition
 from worker.sources.commit import commit
+from worker.sources.deadletter import letter_bytes, quarantine_letter
 from worker.sources.kafka_dlq import DeadLetter, DeadLetterProducer
 from worker.sources.pollwatch import PollWatch, start_watchdog
 from worker.store.retry import OUTAGE
@@ -64,6 +67,9 @@ class KafkaWorker:
         self.consumer: KafkaConsumer | None = None
         self.producer: KafkaProducer | None = None
         self.dead_letters: DeadLetterProducer | None = None
+        # Items the store quarantined at a commit inside a rebalance listener: sent to the
+        # dead-letter topic at the next commit outside it (they are logged at once).
+        self._quarantined: list[DeadLetter] = []
         self.watch = PollWatch(cfg.kafka_poll_timeout_ms / 1000.0,
                                cfg.kafka_poll_failure_exit_seconds,
                                lambda error: metrics.poll_errors.labels(error).inc())
@@ -178,9 +184,16 @@ class KafkaWorker:
             except Exception as exc:  # noqa: BLE001 - the store holds the truth; Kafka's copy can lag
                 log.warning("kafka commit failed", extra={"error": str(exc)})
 
-        commit(self.pipeline, self.store, self.metrics,
-               keep=lambda part: TopicPartition(*part) in self.assigned,
-               after_write=copy_to_kafka)
+        _, result = commit(self.pipeline, self.store, self.metrics,
+                           keep=lambda part: TopicPartition(*part) in self.assigned,
+                           after_write=copy_to_kafka)
+        topic = self.cfg.kafka_topic
+        self._quarantined.extend(
+            DeadLetter.of_item(topic, -1, letter_bytes(quarantine_letter(topic, q)), q.reason)
+            for q in result.quarantined)
+        if self._quarantined and not in_listener:  # the listener's thread may not block
+            pending, self._quarantined = self._quarantined, []
+            self._dead_letter(pending)
 
     def _dead_letter(self, dead: list[DeadLetter]) -> None:
         if not dead:
