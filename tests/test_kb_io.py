@@ -13,6 +13,7 @@ from worker.kbtools import lint as kb_lint
 from worker.kbtools import test as kb_test
 from worker.kbtools.canon import (
     CANON_FIELDS,
+    CATEGORY_MAP,
     EXT,
     TFPULSE_FIELDS,
     UNREVIEWED,
@@ -23,6 +24,8 @@ from worker.kbtools.importer import check_written, plan_import
 from worker.knowledge.loader import load_kb
 
 KB = Path(__file__).parent.parent / "kb"
+# One deadends.dev canon per category they use (CC BY 4.0, see the NOTICE.md there).
+CANONS = Path(__file__).parent / "data" / "deadends-canons"
 SEED_KEYS = set(CANON_FIELDS)  # the keys of /work/shared/errorcanon-entry.json, minus _note
 SEED_ID = "policy/terraform-state-lock-dynamodb-permission-denied"
 SEED_EXT = to_canon(load_kb(KB).entries[SEED_ID].data)[EXT]
@@ -149,7 +152,7 @@ def test_unsafe_published_regex_falls_back_to_the_escaped_signature(tmp_path: Pa
 @pytest.mark.parametrize("doc,where,reason", [
     ("{not json", "$", "not valid JSON"),
     ([FLAT], "$", "must be a JSON object"),
-    (dict(FLAT, category="gitops"), "$.category", "not an ErrorCanon category"),
+    (dict(FLAT, category="quantum_error"), "$.category", "nor in CATEGORY_MAP"),
     (dict(FLAT, id=""), "$.id", "non-empty id"),
     (dict(FLAT, dead_ends=[{"action": "x", "fail_rate": "high"}]), "$.dead_ends[0].fail_rate",
      "between 0 and 1"),
@@ -202,3 +205,29 @@ def test_tags_come_from_category_words_and_domain() -> None:
     assert derive_tags(throttle) == ["quota", "throttling", "aws"]
     assert derive_tags({"id": "aws/y", "category": "resource_error", "domain": "aws",
                         "signature": "Something broke"}) == ["provider", "aws"]
+
+
+def test_every_deadends_category_is_mapped_and_kept_as_subcategory(tmp_path: Path) -> None:
+    files = sorted(CANONS.rglob("*.json"))
+    plan = plan_import([CANONS], tmp_path / "kb")
+    assert plan.read == len(files) > 50 and not plan.refused
+    for target, data in plan.writes:
+        original = json.loads(next(f for f in files if _same_canon(f, data)).read_text())
+        category = original["error"]["category"]
+        assert data["category"] == CATEGORY_MAP.get(category, category), target
+        if category in CATEGORY_MAP:
+            assert data["subcategory"] == category
+        assert original["url"] in data["official_docs"]  # the source of every imported entry
+
+
+def _same_canon(file: Path, data: dict[str, Any]) -> bool:
+    return bool(json.loads(file.read_text())["url"] in data["official_docs"])
+
+
+def test_family_survives_export_and_import(tmp_path: Path) -> None:
+    entry = copy.deepcopy(load_kb(KB).entries[SEED_ID].data)
+    entry["family"] = "state-lock"
+    canon = to_canon(entry)
+    assert canon[EXT]["family"] == "state-lock"
+    (_, data), = plan_import([put(tmp_path / "c.json", canon)], tmp_path / "kb").writes
+    assert data["family"] == "state-lock"

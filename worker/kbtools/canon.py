@@ -34,14 +34,25 @@ UNREVIEWED = "imported-unreviewed"
 IMPORTED_PRIORITY = 10  # below every reviewed entry: an unreviewed import never outranks one
 _EMPTY: dict[str, Any] = {"versions": [], "os_specific": {}, "dead_ends": [], "workarounds": [],
                           "workarounds_zh": [], "official_docs": []}
-# Non-ErrorCanon categories seen in the wild -> the ErrorCanon category they mean.
-CATEGORY_SYNONYMS = {syn: cat for cat, syns in {
-    "auth_error": "authentication iam iam_error permission_error permissions credentials",
-    "state_error": "state", "timeout_error": "timeout", "provider_error": "providers",
+# The one mapping of non-ErrorCanon categories to ErrorCanon's ten (docs/kb-format.md,
+# "Category mapping"): every category the deadends.dev canons use, and common synonyms. The
+# original category is kept in `subcategory`; a category in neither list is refused.
+CATEGORY_MAP = {syn: cat for cat, syns in {
+    "auth_error": "authentication iam iam_error permission_error permissions credentials secrets"
+                  " cognito publishing",
+    "state_error": "state workspace refactor_error refactoring lifecycle_error",
+    "timeout_error": "timeout test_execution",
+    "provider_error": "providers api_error availability_error",
     "quota_error": "throttle_error throttling_error resource_limit resource_limits",
-    "config_error": "config configuration validation_error reference_error",
-    "dependency_error": "dependency_install dependency_management",
-    "resource_error": "conflict_error",
+    "config_error": "config configuration validation_error reference_error meta-arguments init"
+                    " workflow_syntax pipeline_syntax workflow workflow_error runtime_version"
+                    " path_handling configuration_management testing code_quality",
+    "dependency_error": "dependency_install dependency_management module_error graph registry"
+                        " caching artifacts git_operation security",
+    "resource_error": "conflict_error deployment deployment_error cluster_error compute_error"
+                      " container_error build build_error docker_build build_optimization"
+                      " gitops release concurrency messaging_error pipeline_error infrastructure"
+                      " security_error data_error cloudwatch lambda rds s3 sqs ssm ecs",
 }.items() for syn in syns.split()}
 CATEGORY_TAGS = {
     "auth_error": "permission", "state_error": "backend", "config_error": "config",
@@ -123,8 +134,10 @@ def convert(file: Path, doc: Any) -> Converted:
         sources.update({k: f"$.{EXT}.{k}" for k in TFPULSE_FIELDS} | {EXT: f"$.{EXT}"})
     data = {k: v for k, v in data.items() if v is not None and not (k in _EMPTY and v == _EMPTY[k])}
     _identify(file, data, sources)
-    url = doc.get("url")
-    return Converted(file, data, sources, url if isinstance(url, str) else None)
+    url = doc.get("url") if isinstance(doc.get("url"), str) else None
+    if url and url not in data.get("official_docs", []):  # the canon's own page: its source
+        data["official_docs"] = [*data.get("official_docs", []), url]
+    return Converted(file, data, sources, url)
 
 
 def _from_deadends(file: Path, doc: dict[str, Any]) -> dict[str, Any]:
@@ -165,10 +178,11 @@ def _identify(file: Path, data: dict[str, Any], sources: dict[str, str]) -> None
     data["id"], data["domain"] = f"{domain}/{'-'.join(segs)}", domain
     category = data.get("category")
     if isinstance(category, str) and category not in CATEGORIES:
-        if category not in CATEGORY_SYNONYMS:
+        if category not in CATEGORY_MAP:
             raise CanonError(file, sources["category"], f"{category!r} is not an ErrorCanon "
-                             f"category (one of {sorted(CATEGORIES)})")
-        data["category"] = CATEGORY_SYNONYMS[category]
+                             f"category (one of {sorted(CATEGORIES)}) nor in CATEGORY_MAP "
+                             "(worker/kbtools/canon.py)")
+        data["category"] = CATEGORY_MAP[category]
         data.setdefault("subcategory", category)
 
 
