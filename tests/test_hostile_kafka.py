@@ -40,8 +40,10 @@ def test_every_hostile_kind_through_the_broker(kafka_broker: Any, kafka_topic: A
     topic = kafka_topic(partitions=1)
     first = h.error_job("acme/valid", "1", "plan", T0)
     # The second valid error is an hour ahead of the wall clock (within the decoder's
-    # day): its event time closes, by the idle timeout, the blocks that the valid-looking
-    # records left open in jobs that never end, so the stored position reaches the end.
+    # day) and comes in a later poll: its event time closes, by the idle timeout, the
+    # blocks that the valid-looking records left open in jobs that never end (a block is
+    # idle once its partition moved idle_seconds past the latest time of the poll that fed
+    # it), so the stored position reaches the end.
     later = int(time.time()) + 3600
     last = h.error_job("acme/valid", "2", "plan", later)
     records: list[tuple[Any, ...]] = [*first]
@@ -50,7 +52,6 @@ def test_every_hostile_kind_through_the_broker(kafka_broker: Any, kafka_topic: A
         if kind.category:
             offset_of[len(records)] = kind
         records.append((kind.key, kind.value, kind.headers))
-    records.extend(last)
     h.produce_in_order(kafka_broker.bootstrap, topic, records, tmp_path)
     assert h.end_offsets(kafka_broker.bootstrap, topic) == {0: len(records)}
     store = f"sqlite:///{tmp_path / 'store.db'}"
@@ -58,6 +59,9 @@ def test_every_hostile_kind_through_the_broker(kafka_broker: Any, kafka_topic: A
                  store, tmp_path)
     try:
         w.start()
+        h.metrics_when(w, "tfpulse_events_total", 'result="dead_lettered"', len(HOSTILE), 240)
+        h.produce_in_order(kafka_broker.bootstrap, topic, last, tmp_path)
+        records.extend(last)
         h.wait_caught_up(store, topic, {0: len(records)}, [w], 240)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(later))
         assert h.stats(store).get("aws/expired-token") == (2, "2026-11-01T10:00:00Z", stamp)
