@@ -6,8 +6,9 @@ Reads the collected texts (one JSON object per line: id, source, text, label,
 permission_error, lock_error, failure), drops exact duplicates of a text, and writes
 tests/data/realworld/fit.jsonl and holdout.jsonl. A source's half is fixed by a hash
 of its URL, so every text from one issue thread lands in the same half and a rerun
-never moves a text; sources the KB was already written from (tests/data/
-terraform-errors-public.jsonl) are always `fit`. Texts in `holdout` are never copied
+never moves a text from `fit` to `holdout`; sources the KB already copied a text from
+(tests/data/terraform-errors-public.jsonl and every example's `source` in kb/) are always
+`fit`: a text from such a thread is not held out any more. Texts in `holdout` are never copied
 into the KB (tests/test_realworld.py checks that no KB example shares a 40-character
 run with one).
 """
@@ -18,6 +19,8 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).parent.parent
 OUT = ROOT / "tests" / "data" / "realworld"
@@ -36,9 +39,22 @@ def split_of(source: str, fitted: set[str]) -> str:
     return "holdout" if hashlib.sha256(key.encode()).digest()[0] % 2 else "fit"
 
 
+def kb_sources() -> set[str]:
+    """Every source the KB or its public examples already copied a text from."""
+    found = {normalized_source(json.loads(line)["source"])
+             for line in KB_SOURCES.read_text().splitlines() if line.strip()}
+    for path in (ROOT / "kb").rglob("*.yaml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict):
+            continue
+        for item in [*(doc.get("examples") or []), *(doc.get("counter_examples") or [])]:
+            if isinstance(item, dict) and item.get("source"):
+                found.add(normalized_source(str(item["source"])))
+    return found
+
+
 def main(paths: list[str]) -> None:
-    fitted = {normalized_source(json.loads(line)["source"])
-              for line in KB_SOURCES.read_text().splitlines() if line.strip()}
+    fitted = kb_sources()
     halves: dict[str, list[dict[str, object]]] = {"fit": [], "holdout": []}
     seen: set[str] = set()
     for path in paths:
