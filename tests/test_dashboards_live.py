@@ -42,6 +42,7 @@ from sqlalchemy import Engine, create_engine, text
 from tests import prometheus_server
 from tests.conftest_postgres import fresh_database
 from tests.prometheus_server import PrometheusServer
+from worker.knowledge.loader import load_kb
 from worker.sources.replay import BATCH_EVENTS  # the replay writes and counts per batch
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.postgres]
@@ -439,6 +440,29 @@ def test_rules_load_and_evaluate(live: Live) -> None:
     assert recorded["status"] == "success" and recorded["data"]["result"]
     total = live.prom.scalar("sum(kb_id_repo:tfpulse_failures:increase1d)")
     assert total == TRUTH["occurrences_total"]
+
+
+def test_lock_and_permission_rules_count_the_occurrences_tags(live: Live) -> None:
+    """The recording rules behind RecurringStateLockError and RecurringPermissionError count,
+    per entry and repo, the job runs the store tags `state-lock` / `permission`: the
+    occurrence's tags, tag rules included. The sample has such runs of entries that do not
+    carry the tag themselves (which a join on the entries' info series would miss)."""
+    kb = load_kb()
+    earned = 0
+    for record, tag in (("kb_id_repo:tfpulse_state_lock_failures:increase6h", "state-lock"),
+                        ("kb_id_repo:tfpulse_permission_failures:increase1d", "permission")):
+        want = _store_counts(live, f"tags LIKE '%,{tag},%'", "kb_id, repo")
+        assert want, tag
+
+        def recorded(rule: str = record) -> dict[tuple[str, ...], float]:
+            return _by(live.prom.query(rule)["data"]["result"], "kb_id", "repo")
+
+        # Rules run every second: wait for one evaluation after the last scrape.
+        _wait(f"{record} to match the store", lambda r=recorded, w=want: r() == w, 15, 0.5)
+        assert recorded() == want, record
+        earned += sum(n for (kb_id, _), n in want.items() if not kb.get(kb_id).has_tag(tag))
+        live.results[record] = f"{len(want)} series, {sum(want.values()):.0f} job runs"
+    assert earned > 0, "no occurrence in the sample earned its tag by a tag rule"
 
 
 # ---------------------------------------------------------------------- SQL panels

@@ -13,11 +13,14 @@ from worker.model import JobInfo, JobKey, Occurrence
 from worker.store.store import EntryTotal
 
 LOCK = "policy/terraform-state-lock-dynamodb-permission-denied"
+LOCK_TAGS = ("permission", "state-lock", "aws")
+KMS = "policy/terraform-state-s3-kms-generatedatakey-denied"  # tagged permission, not state-lock
 
 
-def occ(repo: str, kb_id: str | None = LOCK) -> Occurrence:
-    return Occurrence(JobKey(repo, "1", 1, "plan"), kb_id, 1_700_000_000.0,
-                      JobInfo(team="platform"), "auth_error")
+def occ(repo: str, kb_id: str | None = LOCK, tags: tuple[str, ...] = LOCK_TAGS,
+        run: str = "1") -> Occurrence:
+    return Occurrence(JobKey(repo, run, 1, "plan"), kb_id, 1_700_000_000.0,
+                      JobInfo(team="platform"), "auth_error", tags if kb_id else ())
 
 
 def sample(registry: CollectorRegistry, name: str, labels: dict) -> float | None:
@@ -30,7 +33,8 @@ def test_counters_caps_and_zero_series(kb) -> None:
     assert sample(reg, "tfpulse_dead_end_attempts_total", {"kb_id": LOCK}) == 0
     assert sample(reg, "tfpulse_knowledge_base_entries", {}) == len(kb)
     m.counted([occ("a"), occ("b"), occ("c"), occ("a", None)], now=1_700_000_060.0)
-    labels = {"kb_id": LOCK, "category": "auth_error", "family": "state-lock", "team": "platform"}
+    labels = {"kb_id": LOCK, "category": "auth_error", "family": "state-lock", "team": "platform",
+              "permission": "true", "state_lock": "true"}
     assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "a"}) == 1
     assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "other"}) == 1
     assert sample(reg, "tfpulse_label_overflow_total", {"label": "repo"}) == 1
@@ -40,6 +44,34 @@ def test_counters_caps_and_zero_series(kb) -> None:
     text = generate_latest(reg).decode()
     assert all(f'{k}="{v}"' in text for k, v in info.items())
     assert 'tags=",permission,state-lock,aws,"' in text
+
+
+def failure_series(registry: CollectorRegistry) -> dict[tuple[str, ...], float]:
+    keys = ("kb_id", "repo", "permission", "state_lock")
+    return {tuple(s.labels[k] for k in keys): s.value for metric in registry.collect()
+            for s in metric.samples if s.name == "tfpulse_failures_total"}
+
+
+def test_failure_labels_are_the_occurrences_own_tags(kb) -> None:
+    """permission and state_lock come from Occurrence.tags (the entry's tags plus those its
+    tag rules earned), not from the entry: a KMS denial while taking the lock is a lock
+    error of a KMS entry. Only the combinations that occur become series."""
+    assert not kb.get(KMS).has_tag("state-lock")
+    m = Metrics(kb, CollectorRegistry())
+    kms_tags = kb.get(KMS).tags
+    m.counted([occ("a", KMS, (*kms_tags, "state-lock"), run="1"),
+               occ("a", KMS, (*kms_tags, "state-lock"), run="2"),
+               occ("a", KMS, kms_tags, run="3"),
+               occ("b", "terraform/network-generic", ("network", "permission", "credentials")),
+               occ("b", "terraform/network-generic", ("network",), run="2")])
+    assert failure_series(m.registry) == {
+        (KMS, "a", "true", "true"): 2, (KMS, "a", "true", "false"): 1,
+        ("terraform/network-generic", "b", "true", "false"): 1,
+        ("terraform/network-generic", "b", "false", "false"): 1}
+    # The info series keeps the entry's own tags (it is joined for title and runbook only).
+    [info] = [s.labels for metric in m.registry.collect() for s in metric.samples
+              if s.name == "tfpulse_knowledge_base_entry_info" and s.labels["kb_id"] == KMS]
+    assert (info["permission"], info["state_lock"]) == ("true", "false")
 
 
 class FakeStore:

@@ -4,6 +4,8 @@ Counters count what this process wrote (only occurrences the store accepted as n
 a redelivered record never counts twice); first seen, last seen and total occurrences
 come from the store (collector.py). Label values are bounded: kb_id by the KB, repo and team
 by a cap, past which values fold into `other` (counted by tfpulse_label_overflow_total).
+tfpulse_failures also carries the occurrence's own `permission` and `state_lock` (its entry's
+tags plus those its tag rules earned), so alerts and panels select on the failure itself.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from worker.metrics.collector import OutageCollector
 from worker.model import Batch, DeadEndAttempt, Occurrence
 
 OTHER = "other"
+# Tags that become boolean labels of tfpulse_failures: (label, tag). Each at most doubles
+# an entry's series, and only for entries that occur both with and without the tag.
+FLAG_TAGS = (("permission", "permission"), ("state_lock", "state-lock"))
 LAG_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 86400, 7 * 86400)
 
 
@@ -46,8 +51,10 @@ class Metrics:
                  max_repos: int = 100, max_teams: int = 30, runbook_base: str = ""):
         self.registry = reg = registry or CollectorRegistry()
         self.failures = Counter("tfpulse_failures", "Failure occurrences counted (one per KB "
-                                "entry per job run attempt)", ["kb_id", "category", "family", "repo", "team"],
-                                registry=reg)
+                                "entry per job run attempt); permission and state_lock are the "
+                                "occurrence's own tags, tag rules included",
+                                ["kb_id", "category", "family", *(n for n, _ in FLAG_TAGS),
+                                 "repo", "team"], registry=reg)
         self.unclassified = Counter("tfpulse_unclassified_failures", "Terraform errors that no "
                                     "KB entry matched, per job run attempt", ["repo", "team"],
                                     registry=reg)
@@ -74,10 +81,11 @@ class Metrics:
                            "base", registry=reg)
         build = Gauge("tfpulse_build_info", "Version of tfpulse and of the KB",
                       ["version", "kb_version"], registry=reg)
-        info = Gauge("tfpulse_knowledge_base_entry_info", "One series per KB entry, value 1: join on kb_id "
-                     "to select entries by tag", ["kb_id", "category", "title", "tags",
-                                                 "permission", "state_lock", "runbook_url"],
-                     registry=reg)
+        info = Gauge("tfpulse_knowledge_base_entry_info", "One series per KB entry, value 1: join "
+                     "on kb_id for its title and runbook; tags are the entry's own (select lock "
+                     "and permission errors on tfpulse_failures_total's labels, which include "
+                     "tag rules)", ["kb_id", "category", "title", "tags",
+                                    *(n for n, _ in FLAG_TAGS), "runbook_url"], registry=reg)
         self.repo_cap = LabelCap("repo", max_repos, self.overflow)
         self.team_cap = LabelCap("team", max_teams, self.overflow)
         self._family = {e.id: e.family or "" for e in kb}  # the label rolls entries up
@@ -88,8 +96,7 @@ class Metrics:
         for entry in kb:
             self.dead_ends.labels(entry.id)
             info.labels(entry.id, entry.category, entry.title[:120], "," + ",".join(entry.tags)
-                        + ",", str(entry.has_tag("permission")).lower(),
-                        str(entry.has_tag("state-lock")).lower(),
+                        + ",", *flags(entry.tags),
                         f"{runbook_base}{entry.id}" if runbook_base else "").set(1)
 
     def committed(self, batch: Batch, new_occurrences: list[Occurrence],
@@ -109,9 +116,15 @@ class Metrics:
                 self.unclassified.labels(repo, team).inc()
             else:
                 self.failures.labels(occ.kb_id, occ.category or "",
-                                     self._family.get(occ.kb_id, ""), repo, team).inc()
+                                     self._family.get(occ.kb_id, ""), *flags(occ.tags),
+                                     repo, team).inc()
             self.event_lag.observe(max(0.0, now - occ.timestamp))
 
     def dead_end_attempts(self, kb_ids: list[str]) -> None:
         for kb_id in kb_ids:
             self.dead_ends.labels(kb_id).inc()
+
+
+def flags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The FLAG_TAGS label values of an occurrence: "true" or "false" each."""
+    return tuple(str(tag in tags).lower() for _, tag in FLAG_TAGS)
