@@ -62,6 +62,7 @@ WEAK_START = re.compile(
     r"|timed out|conflict|cannot be assumed|initialization required|violation"
     r"|locked by|^lock info:|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
+    r"|terraform acquires a (?:state )?lock"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -73,7 +74,9 @@ TRIGGER = (
     r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
     r"|argument or block|initialization required|violation|locked by|lock info:"
-    r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
+    r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
+    r"|terraform acquires a (?:state )?lock)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
