@@ -14,7 +14,8 @@ Formats recognized as a start: `Error…` (any version, `Error: Error applying p
 (these two also continue an open block rather than end it), `Failed to …`, `Could not …`,
 `Backend (re)initialization required`, wrapper lines (`error running Plan: rpc error: …`
 of tf-controller); wrapper prefixes (Terragrunt's `ERRO[0012]`, `[terragrunt]`) are gone
-in normalize. Anything else with a failure word is a weak start: kept only when a KB
+in normalize. Anything else with a failure word (or an orphan `Lock Info:`, a wrapper's
+`exit status N` / `exit code N`, `locked by …`) is a weak start: kept only when a KB
 entry (a family's fallback included) recognizes the block. TF_LOG lines (`[DEBUG]`,
 `[TRACE]`, `[INFO]`, `[WARN]`) never start a block: they are logs, not diagnostics.
 
@@ -59,6 +60,9 @@ WEAK_START = re.compile(
     r"|unable to|not found|no valid|expired|invalid|not authorized|does not have"
     r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
     r"|timed out|conflict|cannot be assumed|initialization required|violation"
+    r"|locked by|^lock info:|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
+    r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
+    r"|terraform acquires a (?:state )?lock"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -69,7 +73,10 @@ TRIGGER = (
     r"(?i:error|exception|denied|unauthori[sz]ed|forbidden|fail|could not|cannot|unable to"
     r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
-    r"|argument or block|initialization required|violation)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|argument or block|initialization required|violation|locked by|lock info:"
+    r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
+    r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
+    r"|terraform acquires a (?:state )?lock)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
