@@ -35,9 +35,11 @@ from dataclasses import dataclass, field
 from worker.core.normalize import normalize_line
 from worker.model import Block, JobKey
 
-# A line that starts a Terraform diagnostic for sure.
+# A line that starts a Terraform diagnostic for sure. Not Atlantis' `Error running command:
+# terraform …`: it follows the diagnostic Terraform printed (counted already), as
+# setup-terraform's `Terraform exited with code N` does.
 STRONG_START = re.compile(
-    r"^(?:Error\b(?! message:)"
+    r"^(?:Error\b(?! message:)(?! running command: (?:terraform|tofu)\b)"
     r"|[\w.\[\]\"-]+: Error: "
     r"|Failed to [a-z]"
     r"|Could not (?:retrieve|load|satisfy|find|download|install)"
