@@ -157,7 +157,7 @@ def test_replay_stats_reports_and_classify_keep_no_secret(
         events_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     code, out = _run(["replay", str(events_file), "--store", url, "--top", "10",
-                      "--no-progress"], capsys)
+                      "--no-progress", "--dead-letter", str(tmp_path / "dead.jsonl")], capsys)
     assert code == 0, out
     assert leaks(out) == []
     assert_store_clean(url)
@@ -185,9 +185,10 @@ def test_replay_stats_reports_and_classify_keep_no_secret(
 
 @pytest.mark.postgres
 def test_replay_into_postgres_keeps_no_secret(events_file: Path, pg_store_url: str,
+                                              tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _run(["replay", str(events_file), "--store", pg_store_url, "--top", "0",
-                      "--no-progress"], capsys)
+                      "--no-progress", "--dead-letter", str(tmp_path / "dead.jsonl")], capsys)
     assert code == 0, out
     assert_store_clean(pg_store_url)
 
