@@ -72,6 +72,9 @@ def test_key() -> None:
     assert got.text == '"Resource": "arn:aws:s3:::acme-st/prod/terraform.tfstate.tflock"'
     assert got.from_log == ("bucket", "key")
     assert fill("--key terraform.tfstate", {}).text == "--key <state key>"
+    # the lock file's key is the state key plus .tflock, which the KB writes itself
+    assert fill("s3://<bucket>/<key>.tflock", {"bucket": "b", "key": "env/tf.tfstate.tflock"}
+                ).text == "s3://b/env/tf.tfstate.tflock"
 
 
 def test_region() -> None:

@@ -35,6 +35,7 @@ class Slot:
     pattern: str
     field: str
     placeholder: str
+    strip: str = ""  # a suffix the log's value may carry that the slot must not (`.tflock`)
 
 
 _REGION = r"(?:us|eu|ap|ca|sa|me|af)-[a-z]+-\d|<region>"
@@ -45,7 +46,7 @@ SLOTS = (
          r"|(?<=--table-name )(?:<name>|my-[\w-]+)", "table", "<lock table>"),
     Slot(r"my-terraform-state-bucket|my-terraform-state|my-tfstate-bucket|my-tf-state|my-bucket"
          r"|<bucket>|<state bucket>|(?<=--bucket )<name>", "bucket", "<bucket>"),
-    Slot(r"<key>|<state key>|(?<=--key )terraform\.tfstate", "key", "<state key>"),
+    Slot(r"<key>|<state key>|(?<=--key )terraform\.tfstate", "key", "<state key>", ".tflock"),
     Slot(rf"(?<=--region )(?:{_REGION})|(?<=--location=)<region>|(?<=AWS_REGION=)(?:{_REGION})"
          r"|<region>", "region", "<region>"),
     Slot(r"(?<=-n )(?:my-namespace|<ns>|<namespace>)|(?<=--namespace )(?:my-namespace|<ns>)"
@@ -169,6 +170,8 @@ class _Filler:
     def slot(self, m: re.Match[str]) -> str:
         slot = SLOTS[int(str(m.lastgroup)[1:])]
         value = self.value(slot.field)
+        if value and slot.strip and value.endswith(slot.strip):
+            value = value[: -len(slot.strip)]
         if value:
             self._note(self.used, slot.field)
             return value
