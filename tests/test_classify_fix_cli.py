@@ -52,3 +52,23 @@ def test_a_log_without_the_resource_says_so(tmp_path: Path) -> None:
     row = json.loads(classify("--format", "json", str(log)).stdout.splitlines()[0])
     assert '"Resource": "<dynamodb table ARN>"' in row["workarounds"][0]["action"]
     assert row["workarounds"][0]["missing"] == ["<dynamodb table ARN>"]
+
+
+def test_the_printed_fix_names_the_logs_table_region_and_bucket(tmp_path: Path) -> None:
+    # nozaq/terraform-aws-remote-state-s3-backend#114: DescribeTable denied on the lock table
+    log = tmp_path / "init.log"
+    log.write_text(real_text(ROOT / "tests/data/realworld/fit.jsonl", "c1-007"))
+    row = json.loads(classify("--format", "json", str(log)).stdout.splitlines()[0])
+    how = row["workarounds"][0]["how"]
+    assert "arn:aws:dynamodb:eu-north-1:<account>:table/company-shared-terraform-locks" in how
+    assert {"table", "region"} <= set(row["workarounds"][0]["from_log"])
+    assert row["workarounds"][0]["missing"] == ["<account>"]  # the log masks its account id
+    done = classify(str(log))
+    assert "table/company-shared-terraform-locks" in done.stdout
+    assert "the log does not say <account>" in done.stdout
+    # ministryofjustice/modernisation-platform#9380: GetObject denied on the state key
+    log.write_text(real_text(ROOT / "tests/data/realworld/fit.jsonl", "c1-123"))
+    done = classify(str(log))
+    assert '"arn:aws:s3:::modernisation-platform-terraform-state"' in done.stdout
+    assert "(filled from the log: bucket, key)" in done.stdout
+    assert "<bucket>" not in done.stdout.split("Workarounds")[1]

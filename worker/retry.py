@@ -38,11 +38,13 @@ class RetryPolicy:
 def retry(action: Callable[[], T], what: str, policy: RetryPolicy,
           transient: Callable[[BaseException], bool],
           sleep: Callable[[float], None] = time.sleep,
-          on_retry: Callable[[BaseException], None] | None = None) -> T:
+          on_retry: Callable[[BaseException], None] | None = None,
+          describe: Callable[[BaseException], str] | None = None) -> T:
     """action(), again after each transient error while the policy allows; then raise.
 
     on_retry(error) is told of each transient error before the wait (a metric, the
-    readiness state); the caller learns of the recovery from the return.
+    readiness state); the caller learns of the recovery from the return. describe(error)
+    is the error as the warning shows it (default: its class and first line).
     """
     for attempt, delay in enumerate(policy.delays(), start=1):
         try:
@@ -53,6 +55,12 @@ def retry(action: Callable[[], T], what: str, policy: RetryPolicy,
             if on_retry is not None:
                 on_retry(exc)
             log.warning(f"{what} failed, retrying", extra={
-                "attempt": attempt, "in_seconds": delay, "error": str(exc)[:300]})
+                "attempt": attempt, "in_seconds": delay, "error": (describe or one_line)(exc)})
         sleep(delay)
     return action()  # the last attempt: its error is the caller's
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's class and the first line of its message, at most 200 characters."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__

@@ -37,10 +37,11 @@ def match_json(match: Match, kb: KnowledgeBase | None = None, source: str = "-")
                workarounds=[], dead_ends=[])
     if entry is not None:
         for w in entry.workarounds():
-            filled = _filled(str(w.get("action", "")), match)
+            filled, how = _filled(str(w.get("action", "")), match), _how(w, match)
             doc["workarounds"].append({
-                "action": filled.text, "success_rate": w.get("success_rate"),
-                "from_log": list(filled.from_log), "missing": list(filled.missing)})
+                "action": filled.text, "how": how.text, "success_rate": w.get("success_rate"),
+                "from_log": _both(filled.from_log, how.from_log),
+                "missing": _both(filled.missing, how.missing)})
         doc["dead_ends"] = [{"action": d.get("action"), "why_fails": d.get("why_fails"),
                              "fail_rate": d.get("fail_rate")} for d in entry.dead_ends()]
     return doc
@@ -52,8 +53,17 @@ def render_json(matches: list[Match], kb: KnowledgeBase | None = None, source: s
 
 def _filled(text: str, match: Match) -> Filled:
     """A workaround with the log's values in place of the KB's samples (redacted)."""
-    filled = fill(text, match.fields)
+    filled = fill(text, match.fields, match.kb_id or "")
     return Filled(redact(filled.text), filled.from_log, filled.missing)
+
+
+def _how(workaround: Any, match: Match) -> Filled:
+    """A workaround's `how` (the commands), filled like its action."""
+    return _filled(str(workaround.get("how") or ""), match)
+
+
+def _both(first: tuple[str, ...], second: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(first + second))
 
 
 def render_text(matches: list[Match], kb: KnowledgeBase, lang: str = "en",
@@ -87,14 +97,18 @@ def _one(m: Match, kb: KnowledgeBase, lang: str, source: str) -> str:
     lines += _wrap(str(entry.text("root_cause", lang) or ""), "    ")
     lines.append("  Workarounds, best first:")
     for i, w in enumerate(entry.workarounds(), start=1):
-        filled = _filled(_action(entry, w, lang), m)
+        filled, how = _filled(_action(entry, w, lang), m), _how(w, m)
         lines += _wrap(f"{i}. [{_pct(w.get('success_rate'))} success] {filled.text}",
                        "    ", "       ")
-        if filled.missing:
-            lines += _wrap(f"(the log does not say {', '.join(filled.missing)}: put yours in "
+        if how.text and how.text != filled.text:
+            lines += _how_lines(how.text)
+        missing, from_log = _both(filled.missing, how.missing), _both(filled.from_log,
+                                                                       how.from_log)
+        if missing:
+            lines += _wrap(f"(the log does not say {', '.join(missing)}: put yours in "
                            "before you paste this)", "       ")
-        elif filled.from_log:
-            lines.append(f"       (filled from the log: {', '.join(filled.from_log)})")
+        elif from_log:
+            lines.append(f"       (filled from the log: {', '.join(from_log)})")
     dead = entry.dead_ends()
     if dead:
         lines.append("  Dead ends, avoid:")
@@ -118,6 +132,13 @@ def _action(entry: Entry, workaround: Any, lang: str) -> str:
         if pos is not None and pos < len(zh):
             action = str(zh[pos])
     return action
+
+
+def _how_lines(text: str) -> list[str]:
+    """`How:` and the commands; a multi-line `how` is code, kept line for line."""
+    if "\n" not in text.strip():
+        return _wrap(f"How: {text.strip()}", "       ", "         ")
+    return ["       How:"] + [f"         {line}".rstrip() for line in text.strip().splitlines()]
 
 
 def _pct(value: Any) -> str:

@@ -14,15 +14,70 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 # arn:partition:service:region:account:resource (account may be empty, `*` or masked).
-ARN = re.compile(r"arn:aws[a-z-]*:([a-z0-9-]+):([a-z0-9-]*):(\d{12}|\*+|)?:([^\s\"',\]\}]+)")
-ACCOUNT = re.compile(r"(?<![\d:])\d{12}(?![\d])")
-SAMPLE = re.compile(f"{ARN.pattern}|{ACCOUNT.pattern}")
+# An ARN that holds a KB placeholder (`arn:aws:s3:::<bucket>`) is a template: SLOTS fill it.
+ARN = re.compile(r"arn:aws(?![^\s\"',\]\}]*<)[a-z-]*:([a-z0-9-]+):([a-z0-9-]*):(\d{12}|\*+|)?:"
+                 r"([^\s\"',\]\}]+)")
+ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 ACTION_LIST = re.compile(r'("Action"\s*:\s*\[)([^\]]*)\]')
 AWS_ACTION = re.compile(r"^[a-z0-9][a-z0-9-]*:[A-Za-z0-9*]+$")
 LOCK_ID = re.compile(r"<(?:ID|LOCK_ID|lock id)>")
 # Fields whose value may be a resource name the ARN is built from, by service.
 NAME_FIELDS = {"dynamodb": ("table", "resource"), "s3": ("bucket", "resource")}
 SAME_SERVICE = {"sts": "iam"}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a KB workaround names a value the log may give: its sample values and its own
+    placeholders (`pattern`), the field that fills it, the placeholder left when the log
+    did not say."""
+
+    pattern: str
+    field: str
+    placeholder: str
+    strip: str = ""  # a suffix the log's value may carry that the slot must not (`.tflock`)
+
+
+_REGION = r"(?:us|eu|ap|ca|sa|me|af)-[a-z]+-\d|<region>"
+# The one table of samples and placeholders the KB's workarounds use (grep kb/**/*.yaml).
+# A bare region is not a slot: `a valid name such as eu-west-1` must stay.
+SLOTS = (
+    Slot(r"my-terraform-lock-table|my-lock-table|<lock-table>|<lock table>"
+         r"|(?<=--table-name )(?:<name>|my-[\w-]+)", "table", "<lock table>"),
+    Slot(r"my-terraform-state-bucket|my-terraform-state|my-tfstate-bucket|my-tf-state|my-bucket"
+         r"|<bucket>|<state bucket>|(?<=--bucket )<name>", "bucket", "<bucket>"),
+    Slot(r"<key>|<state key>|(?<=--key )terraform\.tfstate", "key", "<state key>", ".tflock"),
+    Slot(rf"(?<=--region )(?:{_REGION})|(?<=--location=)<region>|(?<=AWS_REGION=)(?:{_REGION})"
+         r"|<region>", "region", "<region>"),
+    Slot(r"(?<=-n )(?:my-namespace|<ns>|<namespace>)|(?<=--namespace )(?:my-namespace|<ns>)"
+         r"|(?<=--namespace=)(?:my-namespace|<ns>)|<namespace>", "namespace", "<namespace>"),
+    Slot(r"(?<=:role/)(?:my-ci-role|terraform-ci|<ci-role>|<role>)(?![\w-])"
+         r"|(?<=--role-name )(?:my-ci-role|terraform-ci|<role>)", "role", "<role name>"),
+    Slot(r"(?<=serviceAccount:)<(?:sa|ci-sa)>|<principal>", "principal", "<principal>"),
+    Slot(r"<account>|<account id>|<account-id>", "account", "<account id>"),
+)
+SAMPLE = re.compile("|".join([ARN.pattern, *(f"(?P<s{i}>{s.pattern})" for i, s in
+                                             enumerate(SLOTS)), ACCOUNT.pattern]))
+# Entries whose log names the wrong value, not the one the fix needs (the region the
+# bucket is not in, an invalid region): their field never fills a slot.
+WRONG_IN_LOG = {
+    "terraform/state-s3-bucket-region-mismatch": ("region",),
+    "aws/invalid-region": ("region",),
+}
+# Fields tried first for the log's own ARN: the resource the fix is about, then the rest.
+RESOURCE_FIRST = ("resource", "role_arn")
+# A field the log gave under another name, or inside another value: (field, source, regex
+# whose group 1 is the value), first hit wins.
+DERIVED = (
+    ("role", "role_arn", r":role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$"),
+    ("role", "principal", r":(?:assumed-)?role/([\w+=,.@-]+)"),
+    ("table", "resource", r":table/([\w.-]+)"),
+    ("bucket", "resource", r"^arn:aws[a-z-]*:s3:::([^/\s]+)"),
+    ("bucket", "lock_path", r"^(?:gs|s3)://([^/\s]+)"),
+    ("key", "resource", r"^arn:aws[a-z-]*:s3:::[^/\s]+/(.+?)(?:\.tflock)?$"),
+    ("region", "resource", r"^arn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):"),
+    ("region", "principal", r"^arn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):"),
+)
 
 
 @dataclass(frozen=True)
@@ -56,8 +111,11 @@ def _account(fields: Mapping[str, str]) -> str | None:
 
 
 class _Filler:
-    def __init__(self, fields: Mapping[str, str]):
-        self.fields = {k: v for k, v in fields.items() if v}
+    def __init__(self, fields: Mapping[str, str], kb_id: str = ""):
+        wrong = WRONG_IN_LOG.get(kb_id, ())
+        first = [k for k in RESOURCE_FIRST if k in fields]
+        self.fields = {k: fields[k] for k in [*first, *fields]
+                       if fields[k] and k not in wrong}
         self.used: list[str] = []
         self.missing: list[str] = []
 
@@ -97,6 +155,29 @@ class _Filler:
         self._note(self.missing, placeholder)
         return placeholder
 
+    def value(self, field: str) -> str | None:
+        """The log's value for a field: given as is, or found inside another field."""
+        if field == "account":
+            return _account(self.fields)
+        if self.fields.get(field):
+            return self.fields[field]
+        for name, source, regex in DERIVED:
+            found = re.search(regex, self.fields.get(source, "")) if name == field else None
+            if found:
+                return found.group(1)
+        return None
+
+    def slot(self, m: re.Match[str]) -> str:
+        slot = SLOTS[int(str(m.lastgroup)[1:])]
+        value = self.value(slot.field)
+        if value and slot.strip and value.endswith(slot.strip):
+            value = value[: -len(slot.strip)]
+        if value:
+            self._note(self.used, slot.field)
+            return value
+        # the KB's own placeholder stays as written; a sample value becomes ours
+        return self._missing(m.group(0) if m.group(0).startswith("<") else slot.placeholder)
+
     def account(self, m: re.Match[str]) -> str:
         account = _account(self.fields)
         if account:
@@ -121,12 +202,14 @@ class _Filler:
         return self._missing(m.group(0))
 
 
-def fill(text: str, fields: Mapping[str, str]) -> Filled:
-    """`text` with its sample ARNs, account ids, action lists and lock ids replaced by the
-    log's values, or by placeholders naming what is needed."""
-    filler = _Filler(fields)
-    # One pass for ARNs and bare account ids, so that a filled ARN is never edited again.
-    out = SAMPLE.sub(lambda m: filler.arn(m) if m.group(1) else filler.account(m), text)
+def fill(text: str, fields: Mapping[str, str], kb_id: str = "") -> Filled:
+    """`text` with its sample ARNs, account ids, SLOTS, action lists and lock ids replaced
+    by the log's values (of the match of entry `kb_id`), or by placeholders naming what is
+    needed."""
+    filler = _Filler(fields, kb_id)
+    # One pass for ARNs, slots and account ids, so that a filled value is never edited again.
+    out = SAMPLE.sub(lambda m: filler.arn(m) if m.group(1) else
+                     filler.slot(m) if m.lastgroup else filler.account(m), text)
     out = ACTION_LIST.sub(filler.actions, out)
     out = LOCK_ID.sub(filler.lock_id, out)
     return Filled(out, tuple(filler.used), tuple(filler.missing))

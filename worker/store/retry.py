@@ -19,7 +19,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from worker.retry import RetryPolicy, retry
+from worker.retry import RetryPolicy, one_line, retry
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ class Outage:
     def failed(self, exc: BaseException) -> None:
         with self._lock:
             self.retries += 1
-            self.last_error = f"{type(exc).__name__}"
+            self.last_error = describe(exc)
             if self.since is None:
                 self.since = time.monotonic()
 
@@ -59,6 +59,14 @@ class Outage:
 
 
 OUTAGE = Outage()
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a log or /readyz: the driver's error class and its first line, without
+    SQLAlchemy's wrapping (`(sqlite3.OperationalError) `, the SQL, the parameters and its
+    "Background on this error at: https://sqlalche.me/..." link)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return one_line(orig)
 
 
 def transient(exc: BaseException) -> bool:
@@ -78,6 +86,7 @@ def transient(exc: BaseException) -> bool:
 def with_retries(transaction: Callable[[], T], what: str = "store transaction") -> T:
     """Run a transaction, again on transient errors, as STORE_RETRY allows."""
     try:
-        return retry(transaction, what, STORE_RETRY, transient, on_retry=OUTAGE.failed)
+        return retry(transaction, what, STORE_RETRY, transient, on_retry=OUTAGE.failed,
+                     describe=describe)
     finally:  # a success ends the outage; so does giving up (the caller exits or moves on)
         OUTAGE.ended()
