@@ -90,8 +90,9 @@ def test_region() -> None:
 
 def test_a_region_the_log_names_as_wrong_is_not_the_fix() -> None:
     text = "-backend-config=region=<region>"
-    assert fill(text, {"region": "us-east-2"}, "terraform/state-s3-bucket-region-mismatch") \
-        .missing == ("<region>",)
+    # the entry captures the region the bucket is not in as wrong_region (kb/terraform/
+    # state-s3-bucket-region-mismatch.yaml): no slot takes it
+    assert fill(text, {"wrong_region": "us-east-2"}).missing == ("<region>",)
     assert fill(text, {"region": "us-east-2"}).text == "-backend-config=region=us-east-2"
 
 

@@ -63,12 +63,7 @@ def _job_lines(kind: Kind) -> list[str]:
     places = ["│ " + p for p in _places(kind) for p in p.splitlines()]
     return [
         "Initializing the backend...",
-        "╷",
-        "│ Error: Retrieving AWS account details: validating provider credentials: retrieving "
-        "caller identity from STS: operation error STS: GetCallerIdentity, https response error "
-        "StatusCode: 403, RequestID: 4b9c5a1e-2f0d-4a7e-9b61-3c1d2e8f7a90, api error "
-        "ExpiredToken: The security token included in the request is expired",
-        "│",
+        *h.EXPIRED_TOKEN[:-1],  # the diagnostic without its closing frame line
         *places,
         "│   with provider[\"registry.terraform.io/hashicorp/aws\"],",
         "│   on providers.tf line 10, in provider \"aws\":",

@@ -53,7 +53,7 @@ def render_json(matches: list[Match], kb: KnowledgeBase | None = None, source: s
 
 def _filled(text: str, match: Match) -> Filled:
     """A workaround with the log's values in place of the KB's samples (redacted)."""
-    filled = fill(text, match.fields, match.kb_id or "")
+    filled = fill(text, match.fields)
     return Filled(redact(filled.text), filled.from_log, filled.missing)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                                 "store": cfg.store.split("@")[-1],
                                 "bootstrap": cfg.kafka_bootstrap_servers})
     try:
-        worker.run(stop)
+        worker.run(stop, lambda: os._exit(Exit.UNAVAILABLE))
     except PollFailing as exc:
         log.error("kafka poll kept failing: exiting for a restart", extra={"error": str(exc)})
         return Exit.UNAVAILABLE

@@ -58,12 +58,6 @@ SLOTS = (
 )
 SAMPLE = re.compile("|".join([ARN.pattern, *(f"(?P<s{i}>{s.pattern})" for i, s in
                                              enumerate(SLOTS)), ACCOUNT.pattern]))
-# Entries whose log names the wrong value, not the one the fix needs (the region the
-# bucket is not in, an invalid region): their field never fills a slot.
-WRONG_IN_LOG = {
-    "terraform/state-s3-bucket-region-mismatch": ("region",),
-    "aws/invalid-region": ("region",),
-}
 # Fields tried first for the log's own ARN: the resource the fix is about, then the rest.
 RESOURCE_FIRST = ("resource", "role_arn")
 # A field the log gave under another name, or inside another value: (field, source, regex
@@ -111,11 +105,9 @@ def _account(fields: Mapping[str, str]) -> str | None:
 
 
 class _Filler:
-    def __init__(self, fields: Mapping[str, str], kb_id: str = ""):
-        wrong = WRONG_IN_LOG.get(kb_id, ())
+    def __init__(self, fields: Mapping[str, str]):
         first = [k for k in RESOURCE_FIRST if k in fields]
-        self.fields = {k: fields[k] for k in [*first, *fields]
-                       if fields[k] and k not in wrong}
+        self.fields = {k: fields[k] for k in [*first, *fields] if fields[k]}
         self.used: list[str] = []
         self.missing: list[str] = []
 
@@ -202,11 +194,12 @@ class _Filler:
         return self._missing(m.group(0))
 
 
-def fill(text: str, fields: Mapping[str, str], kb_id: str = "") -> Filled:
+def fill(text: str, fields: Mapping[str, str]) -> Filled:
     """`text` with its sample ARNs, account ids, SLOTS, action lists and lock ids replaced
-    by the log's values (of the match of entry `kb_id`), or by placeholders naming what is
-    needed."""
-    filler = _Filler(fields, kb_id)
+    by the log's values, or by placeholders naming what is needed. A value the log names
+    as wrong is captured under another name by its entry (`wrong_region`), so it never
+    fills a slot."""
+    filler = _Filler(fields)
     # One pass for ARNs, slots and account ids, so that a filled value is never edited again.
     out = SAMPLE.sub(lambda m: filler.arn(m) if m.group(1) else
                      filler.slot(m) if m.lastgroup else filler.account(m), text)

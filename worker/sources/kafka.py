@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -110,10 +110,11 @@ class KafkaWorker:
         log.info("subscribed", extra={"topic": self.cfg.kafka_topic,
                                       "group": self.cfg.kafka_group_id})
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, exit_now: Callable[[], None]) -> None:
         """Poll until stop is set (SIGTERM), then finish the current poll and exit.
-        Raises PollFailing when polls kept failing past the configured bound."""
-        start_watchdog(self.watch, stop)
+        Raises PollFailing when polls kept failing past the configured bound; the watchdog
+        calls exit_now when a poll is stuck that long or a shutdown takes too long."""
+        start_watchdog(self.watch, stop, exit_now)
         if self.consumer is None:
             self.connect()
         assert self.consumer is not None

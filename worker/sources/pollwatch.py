@@ -6,8 +6,8 @@ thread checks once a second:
 
 - a poll inside the client for longer than its timeout plus STUCK_GRACE is stuck: it
   counts as a failure (tfpulse_poll_errors_total{error="stuck"}, /readyz 503);
-- failing for kafka_poll_failure_exit_seconds in a row: log, and exit with
-  Exit.UNAVAILABLE. Nothing is lost: inside `poll` nothing has been counted that is not
+- failing for kafka_poll_failure_exit_seconds in a row: log, and end the process with
+  the caller's `exit_now` (the CLI's Exit.UNAVAILABLE). Nothing is lost: inside `poll` nothing has been counted that is not
   stored with its positions (the store is the truth, a restart resumes from it);
 - SHUTDOWN_DEADLINE seconds after SIGTERM the process exits whatever it is blocked in
   (a dead broker, a store being retried): same reasoning, non-zero exit.
@@ -16,13 +16,10 @@ thread checks once a second:
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from worker.cli.exits import Exit
 
 log = logging.getLogger("tfpulse.consumer")
 
@@ -109,8 +106,9 @@ class PollWatch:
 
 
 def start_watchdog(watch: PollWatch, stop: threading.Event,
-                   exit_now: Callable[[int], None] = os._exit) -> threading.Thread:
-    """The thread that turns a stuck poll or a slow shutdown into an exit."""
+                   exit_now: Callable[[], None]) -> threading.Thread:
+    """The thread that turns a stuck poll or a slow shutdown into an exit (exit_now: the
+    CLI's way out of the process, whatever thread is blocked where)."""
     def loop() -> None:
         stopping_since: float | None = None
         while True:
@@ -119,14 +117,14 @@ def start_watchdog(watch: PollWatch, stop: threading.Event,
             if watch.expired():
                 log.error("kafka poll kept failing: exiting for a restart", extra={
                     "seconds": watch.exit_after, "error": watch.last_error})
-                exit_now(Exit.UNAVAILABLE)
+                exit_now()
             if stop.is_set():
                 stopping_since = stopping_since or time.monotonic()
                 if time.monotonic() - stopping_since > SHUTDOWN_DEADLINE:
                     log.error("shutdown did not finish in time: exiting; the next start "
                               "resumes from the stored positions",
                               extra={"seconds": SHUTDOWN_DEADLINE})
-                    exit_now(Exit.UNAVAILABLE)
+                    exit_now()
 
     thread = threading.Thread(target=loop, name="poll-watchdog", daemon=True)
     thread.start()
