@@ -6,7 +6,8 @@ Reads the collected texts (one JSON object per line: id, source, text, label,
 permission_error, lock_error, failure), drops exact duplicates of a text, and writes
 tests/data/realworld/fit.jsonl and holdout.jsonl. A source's half is fixed by a hash
 of its URL, so every text from one issue thread lands in the same half and a rerun
-never moves a text from `fit` to `holdout`; sources the KB already copied a text from
+never moves a text from `fit` to `holdout` (a source already in fit.jsonl stays `fit`: it
+may have been tuned on); sources the KB already copied a text from
 (tests/data/terraform-errors-public.jsonl and every example's `source` in kb/) are always
 `fit`: a text from such a thread is not held out any more. Texts in `holdout` are never copied
 into the KB (tests/test_realworld.py checks that no KB example shares a 40-character
@@ -40,9 +41,11 @@ def split_of(source: str, fitted: set[str]) -> str:
 
 
 def kb_sources() -> set[str]:
-    """Every source the KB or its public examples already copied a text from."""
+    """Every source the KB or its public examples already copied a text from, and every
+    source of the current fit half."""
     found = {normalized_source(json.loads(line)["source"])
-             for line in KB_SOURCES.read_text().splitlines() if line.strip()}
+             for path in (KB_SOURCES, OUT / "fit.jsonl") if path.exists()
+             for line in path.read_text().splitlines() if line.strip()}
     for path in (ROOT / "kb").rglob("*.yaml"):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(doc, dict):
