@@ -27,6 +27,11 @@ EXAMPLES = {
     "kb export": """\
   tfpulse kb export --out canon/                          one ErrorCanon JSON file per entry
   tfpulse kb export --id aws/expired-token                one entry on stdout""",
+    "kb draft": """\
+  tfpulse kb draft --top 5 --dry-run                      see the drafts and the gate's verdicts
+  tfpulse kb draft --out drafts/ --store sqlite:///tfpulse.db   write them elsewhere to review""",
+    "kb promote": """\
+  tfpulse kb promote aws/waiting-for-rds-cluster-update-unexpected-state""",
     "kb import": """\
   tfpulse kb import canon/ --into kb/ --dry-run           see the YAML it would write
   tfpulse kb import entry.json --into kb/                 write it, then lint and test""",
