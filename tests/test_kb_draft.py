@@ -77,6 +77,42 @@ def test_drafts_from_the_sample_store_pass_the_gate_and_cover_its_unclassified_e
     assert all(m is not None and m.kb_id in ids for m in got)
 
 
+RAW_LOG = """\
+2026-11-20T10:00:00Z Terraform v1.6.0
+2026-11-20T10:00:01Z ╷
+2026-11-20T10:00:01Z │ Error: waiting for RDS Cluster ({name}) update: unexpected state 'resetting-master-credentials'{tail}
+2026-11-20T10:00:01Z │
+2026-11-20T10:00:01Z │   with aws_rds_cluster.{name},
+2026-11-20T10:00:01Z │   on rds.tf line 3, in resource "aws_rds_cluster" "{name}":
+2026-11-20T10:00:01Z ╵
+"""
+
+
+def test_a_real_store_whose_templates_one_pattern_covers_gives_one_draft(
+        tmp_path: Path, capsys) -> None:
+    """Raw logs replayed into a store: the same error with and without a trailing detail
+    are two templates; the commoner one's pattern covers both, so one draft says why."""
+    logs = []
+    for i, (name, tail) in enumerate([("ingest", ""), ("web", ""),
+                                      ("edge", ", wanted target [available]")]):
+        logs.append(tmp_path / f"job-{i}.log")
+        logs[-1].write_text(RAW_LOG.format(name=name, tail=tail))
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["replay", *map(str, logs), "--store", url, "--top", "0", "--no-progress",
+                 "--dead-letter", str(tmp_path / "dl.jsonl")]) == 0
+    capsys.readouterr()
+    assert main(["kb", "draft", "--store", url, "--out", str(tmp_path / "drafts")]) == 0
+    printed = capsys.readouterr().out
+    assert "2 unclassified template(s) read" in printed and "1 draft(s) written" in printed
+    assert "its pattern already matches every stored text of this template" in printed
+    [written] = (tmp_path / "drafts").rglob("*.yaml")
+    data = yaml.safe_load(written.read_text())
+    assert data["status"] == "shadow" and data["evidence_count"] == 3
+    names = [re.search(r"RDS Cluster \((\w+)\)", e["text"]).group(1) for e in data["examples"]]
+    assert sorted(names) == ["edge", "ingest", "web"]
+    assert data["examples"][0]["fields"] == {"resource": names[0]}
+
+
 def template(tid: str, *texts: str, n: int = 3) -> Template:
     return Template(tid, texts[0], n, texts)
 

@@ -15,7 +15,8 @@ EXAMPLES = {
   tfpulse run --topic ci-logs --store postgresql://tfpulse@db:5432/tfpulse""",
     "kb": """\
   tfpulse kb lint && tfpulse kb test                      prove the knowledge base
-  tfpulse kb stats                                        entries per tag, category, domain""",
+  tfpulse kb stats                                        entries per tag, category, domain
+  tfpulse kb draft --dry-run                              shadow entries from unclassified errors""",
     "kb lint": """\
   tfpulse kb lint                                         the bundled kb/
   tfpulse kb lint --kb ./my-kb                            another folder""",

@@ -157,6 +157,7 @@ def file_text(d: kb_draft.Draft) -> str:
 
 def run_promote(args: argparse.Namespace) -> int:
     kb = load_kb_or_exit(args)
+    refused = 0
     for kb_id in args.ids:
         entry = kb.get(kb_id)
         refusal = None
@@ -177,9 +178,11 @@ def run_promote(args: argparse.Namespace) -> int:
                 print(f"promoted {kb_id}: {entry.path} now says status: live")
                 continue
         print(f"kb promote: {kb_id}: {refusal}", file=sys.stderr)
+        refused += 1
+    if refused == len(args.ids):
         return Exit.PROBLEMS
     _, report = lint(kb.root)
     for problem in report.problems:
         print(problem)
     print(f"kb promote: kb lint after the edit: {len(report.problems)} problem(s)")
-    return Exit.PROBLEMS if report.problems else Exit.OK
+    return Exit.PROBLEMS if report.problems or refused else Exit.OK

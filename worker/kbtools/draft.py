@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,7 +104,8 @@ def summary_of(text: str) -> tuple[str, ...]:
 
 def generalise(text: str, masks: Any) -> tuple[str, bool]:
     """(RE2 pattern, multiline) for a stored text: its masked summary, placeholders opened."""
-    parts, used = [], set()
+    parts: list[str] = []
+    used: set[str] = set()
     for line in summary_of(text):
         masked = mask(line, masks)
         if len(masked) > MAX_SUMMARY:  # a prefix is as specific; cut between words
@@ -175,10 +175,10 @@ def propose(texts: Sequence[str], kb: KnowledgeBase, fields: dict[str, str]
                      if not e.fallback and (w := _words(e.title + " " + e.id))),
                     key=lambda s: -s[0])
     near = [(score, e) for score, e in scored[:5] if score >= MIN_OVERLAP]
-    votes: Counter[str] = Counter()
+    votes: dict[str, float] = {}
     for score, e in near:
-        votes[e.family or ""] += score
-    family = votes.most_common(1)[0][0] if votes else ""
+        votes[e.family or ""] = votes.get(e.family or "", 0.0) + score
+    family = max(votes, key=lambda f: votes[f]) if votes else ""
     kin = [e for _, e in near if (e.family or "") == family]
     model = next((e for e in kb if e.fallback and e.family == family), None) if family else None
     model = model or (kin[0] if kin else None)  # the family's fallback has the family's tags
