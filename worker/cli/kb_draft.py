@@ -2,7 +2,8 @@
 shadow entry made live.
 
 Reading the store, the success corpus and the KB, printing and writing files only: the
-drafting is worker/kbtools/draft.py, the precision gate worker/kbtools/gate.py.
+drafting is worker/kbtools/draft.py, the precision gate worker/kbtools/gate.py, the
+status edit worker/kbtools/promote.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from worker.kbtools import draft as kb_draft
 from worker.kbtools.gate import gate
 from worker.kbtools.importer import to_yaml
 from worker.kbtools.lint import lint
+from worker.kbtools.promote import draft_placeholders, promoted_text
 from worker.kbtools.test import success_dir
 from worker.store import schema as s
 
@@ -165,12 +167,12 @@ def run_promote(args: argparse.Namespace) -> int:
             refusal = "no such entry (ids: `tfpulse kb stats`, or the file path under kb/)"
         elif not entry.shadow:
             refusal = "already live: nothing to promote"
-        elif not args.force and (left := kb_draft.draft_placeholders(entry)):
+        elif not args.force and (left := draft_placeholders(entry)):
             refusal = (f"still holds draft text in {', '.join(left)}: write them first "
                        "(or --force)")
         if refusal is None and entry is not None:
             try:
-                text = kb_draft.promoted_text(entry.path.read_text(encoding="utf-8"))
+                text = promoted_text(entry.path.read_text(encoding="utf-8"))
             except ValueError as exc:
                 refusal = f"{entry.path}: {exc}"
             else:

@@ -28,7 +28,7 @@ from typing import Any
 import re2
 
 from worker.core.template import mask
-from worker.knowledge.entry import Entry, KnowledgeBase
+from worker.knowledge.entry import KnowledgeBase
 from worker.knowledge.schema import PLATFORMS
 
 DRAFT = "DRAFT:"  # marks text a person must still write; `kb promote` refuses it
@@ -291,29 +291,3 @@ def entry_data(kb_id: str, signature: str, pattern: tuple[str, bool], examples: 
                 examples=[{"text": x, **({"fields": dict(fields)} if fields and i == 0 else {}),
                            "source": "tfpulse store (redacted)"} for i, x in enumerate(examples)])
     return data
-
-
-def draft_placeholders(entry: Entry) -> list[str]:
-    """The fields of an entry that still hold the draft's DRAFT: text."""
-    data = entry.data
-    found = ["root_cause"] if str(data.get("root_cause", "")).startswith(DRAFT) else []
-    for key in ("dead_ends", "workarounds"):
-        for i, item in enumerate(data.get(key) or []):
-            found += [f"{key}[{i}].{k}" for k, v in item.items()
-                      if isinstance(v, str) and v.startswith(DRAFT)]
-    return found
-
-
-_STATUS_LINE = re.compile(r"^status:[ \t]*(?P<value>[\w-]+)[ \t]*(?P<rest>#.*)?$", re.M)
-
-
-def promoted_text(text: str) -> str:
-    """The entry file's text with its top-level `status: shadow` line made `status: live`;
-    everything else (comments, order, quoting) is left as it is. ValueError says why not."""
-    found = list(_STATUS_LINE.finditer(text))
-    if len(found) != 1 or found[0].group("value") != "shadow":
-        raise ValueError("the file has no single top-level `status: shadow` line to edit "
-                         "(write `status: live` by hand)")
-    line = found[0]
-    rest = f" {line.group('rest')}" if line.group("rest") else ""
-    return text[:line.start()] + "status: live" + rest + text[line.end():]
