@@ -75,6 +75,16 @@ def test_drafts_from_the_sample_store_pass_the_gate_and_cover_its_unclassified_e
     job = JobKey("r", "1", 1, "j")
     got = [classifier.classify(Block(job, tuple(t.split("\n")), 1, 0.0)) for t in texts]
     assert all(m is not None and m.kb_id in ids for m in got)
+    # Replayed with the drafts in the KB, those occurrences are stored under the (shadow)
+    # drafts, and nothing is left unclassified.
+    url = f"sqlite:///{tmp_path / 'with-drafts.db'}"
+    assert main(["replay", str(SAMPLE), "--store", url, "--kb", str(kb_dir), "--top", "0",
+                 "--no-progress", "--dead-letter", str(tmp_path / "dl.jsonl")]) == 0
+    store = open_store(url)
+    totals = {t.kb_id: t.occurrences for t in store.totals()}
+    assert store.unclassified_total() == 0
+    store.close()
+    assert sum(totals[i] for i in ids) == truth["unclassified"]["occurrences"]
 
 
 RAW_LOG = """\
