@@ -34,6 +34,7 @@ def test_counters_caps_and_zero_series(kb) -> None:
     assert sample(reg, "tfpulse_knowledge_base_entries", {}) == len(kb)
     m.counted([occ("a"), occ("b"), occ("c"), occ("a", None)], now=1_700_000_060.0)
     labels = {"kb_id": LOCK, "category": "auth_error", "family": "state-lock", "team": "platform",
+              "shadow": "false",
               "permission": "true", "state_lock": "true"}
     assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "a"}) == 1
     assert sample(reg, "tfpulse_failures_total", {**labels, "repo": "other"}) == 1

@@ -15,7 +15,8 @@ EXAMPLES = {
   tfpulse run --topic ci-logs --store postgresql://tfpulse@db:5432/tfpulse""",
     "kb": """\
   tfpulse kb lint && tfpulse kb test                      prove the knowledge base
-  tfpulse kb stats                                        entries per tag, category, domain""",
+  tfpulse kb stats                                        entries per tag, category, domain
+  tfpulse kb draft --dry-run                              shadow entries from unclassified errors""",
     "kb lint": """\
   tfpulse kb lint                                         the bundled kb/
   tfpulse kb lint --kb ./my-kb                            another folder""",
@@ -27,6 +28,11 @@ EXAMPLES = {
     "kb export": """\
   tfpulse kb export --out canon/                          one ErrorCanon JSON file per entry
   tfpulse kb export --id aws/expired-token                one entry on stdout""",
+    "kb draft": """\
+  tfpulse kb draft --top 5 --dry-run                      see the drafts and the gate's verdicts
+  tfpulse kb draft --out drafts/ --store sqlite:///tfpulse.db   write them elsewhere to review""",
+    "kb promote": """\
+  tfpulse kb promote aws/waiting-for-rds-cluster-update-unexpected-state""",
     "kb import": """\
   tfpulse kb import canon/ --into kb/ --dry-run           see the YAML it would write
   tfpulse kb import entry.json --into kb/                 write it, then lint and test""",

@@ -20,8 +20,8 @@ NBSP = "\u00a0"  # textwrap breaks at ASCII whitespace only
 
 def match_json(match: Match, kb: KnowledgeBase | None = None, source: str = "-") -> dict[str, Any]:
     """The DESIGN.md shape (kb_id, tags, category, fields, line, text) plus the file and,
-    for a known error, the entry's family, title, root cause, workarounds filled from the
-    log (best first) and dead ends."""
+    for a known error, the entry's family, title, status (live or shadow), root cause,
+    workarounds filled from the log (best first) and dead ends."""
     doc: dict[str, Any] = {
         "kb_id": match.kb_id,
         "tags": list(match.tags),
@@ -33,6 +33,7 @@ def match_json(match: Match, kb: KnowledgeBase | None = None, source: str = "-")
     }
     entry = kb.get(match.kb_id) if kb is not None else None
     doc.update(family=entry.family if entry else None, title=entry.title if entry else None,
+               status=entry.status if entry else None,
                root_cause=str(entry.text("root_cause") or "") if entry else None,
                workarounds=[], dead_ends=[])
     if entry is not None:
@@ -85,7 +86,8 @@ def _one(m: Match, kb: KnowledgeBase, lang: str, source: str) -> str:
     if entry is None:
         lines.append(f"✖ {where}  UNCLASSIFIED (no KB entry matches)")
     else:
-        lines.append(f"✖ {where}  {entry.id}  [{', '.join(entry.tags)}]")
+        mark = "  (shadow: on trial, never alerts)" if entry.shadow else ""
+        lines.append(f"✖ {where}  {entry.id}  [{', '.join(entry.tags)}]{mark}")
     summary = redact(m.block.lines[0])
     lines.append("  " + textwrap.shorten(summary, WIDTH, placeholder=" …"))
     for key, value in sorted(m.fields.items()):

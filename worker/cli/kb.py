@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from worker.cli import kb_io
+from worker.cli import kb_draft, kb_io
 from worker.cli.common import add_kb_args, load_kb_or_exit
 from worker.cli.exits import Exit
 from worker.core import matcher
@@ -19,7 +19,7 @@ from worker.knowledge.loader import default_kb_dir
 
 
 def register(sub: Any) -> None:
-    kb = sub.add_parser("kb", help="lint, test and describe the knowledge base",
+    kb = sub.add_parser("kb", help="lint, test, describe, draft and promote KB entries",
                         description="Work on the knowledge base (kb/): one YAML file per "
                                     "known error. Format: docs/kb-format.md.")
     kbsub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
@@ -43,6 +43,7 @@ def register(sub: Any) -> None:
     add_kb_args(p)
     p.set_defaults(func=run_stats)
     kb_io.register(kbsub)
+    kb_draft.register(kbsub)
     kb.set_defaults(func=lambda a: (kb.print_help(), Exit.USAGE)[1])
 
 

@@ -89,10 +89,11 @@ def print_top(store: Store, kb: KnowledgeBase, n: int) -> None:
         entry = kb.get(row.kb_id)
         tags = ",".join(t for t in (entry.tags if entry else ()) if t in FAILURE_KINDS)
         print(f"{row.occurrences:>6}  {row.first_seen:%Y-%m-%d}  {row.last_seen:%Y-%m-%d}  "
-              f"{tags[:28]:<28}  {row.kb_id}")
+              f"{tags[:28]:<28}  {row.kb_id}" + (" (shadow)" if entry and entry.shadow else ""))
     unclassified = store.unclassified_total()
     if unclassified:
-        print(f"{unclassified:>6}  unclassified Terraform errors (mine them: tfpulse report)")
+        print(f"{unclassified:>6}  unclassified Terraform errors (draft entries for them: "
+              "tfpulse kb draft)")
 
 
 def latest_day(store: Store) -> date | None:

@@ -3,9 +3,12 @@
 All patterns of all entries are compiled once into one multi-pattern set (see engine.py);
 a block costs one scan, then RE2 extracts the named groups of the entries that hit.
 When several entries match, the highest `priority` wins, then the longest matching
-pattern (the more specific signature); the others are kept in `also_matched`. The KB's
-tag rules then add tags earned from the extracted fields or from the other entries
-that matched (an access denial on a lock table is a state-lock error too).
+pattern (the more specific signature); the others are kept in `also_matched`. A shadow
+entry (status: shadow) ranks below every live entry whatever its priority: it classifies
+a block only when no live entry matches, and otherwise is only listed in `also_matched`.
+The KB's tag rules then add tags earned from the extracted fields or from the other
+entries that matched (an access denial on a lock table is a state-lock error too); a
+shadow entry earns a live match no tag, so it can never make a live failure alert.
 """
 
 from __future__ import annotations
@@ -58,11 +61,12 @@ class Classifier:
         if not hits:
             return Match(block, None) if block.certain else None
         (best, fields), rest = hits[0], hits[1:]
+        judges = rest if best.shadow else [hit for hit in rest if not hit[0].shadow]
         return Match(
             block=block,
             kb_id=best.id,
             category=best.category,
-            tags=self._tags(best, fields, rest),
+            tags=self._tags(best, fields, judges),
             fields=fields,
             also_matched=tuple(e.id for e, _ in rest),
         )
@@ -102,5 +106,6 @@ class Classifier:
                     fields[name] = value.strip()
             length = max(compiled.length, prev[1] if prev else 0)
             by_entry[entry.id] = (entry, length, fields)
-        ranked = sorted(by_entry.values(), key=lambda t: (-t[0].priority, -t[1], t[0].id))
+        ranked = sorted(by_entry.values(),
+                        key=lambda t: (t[0].shadow, -t[0].priority, -t[1], t[0].id))
         return [(entry, fields) for entry, _, fields in ranked]

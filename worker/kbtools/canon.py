@@ -27,7 +27,7 @@ CANON_FIELDS = (
     "workarounds", "workarounds_zh", "fix_rate", "confidence", "evidence_count", "first_seen",
     "verification", "official_docs",
 )
-TFPULSE_FIELDS = ("family", "fallback", "tags", "priority", "patterns", "examples",
+TFPULSE_FIELDS = ("family", "fallback", "status", "tags", "priority", "patterns", "examples",
                   "counter_examples", "dead_end_signals")
 EXT = "x_tfpulse"
 UNREVIEWED = "imported-unreviewed"

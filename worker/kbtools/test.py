@@ -46,18 +46,21 @@ def test_success(kb: KnowledgeBase, folder: Path, classifier: Classifier | None 
     report = CheckReport()
     for path in sorted(folder.glob("*.log")) if folder.is_dir() else []:
         report.checked += 1
-        data = path.read_bytes()
-        pipeline = Pipeline(kb, classifier)
-        pipeline.keep_matches = True
-        pipeline.process_text(_SUCCESS_JOB, data if data.endswith(b"\n") else data + b"\n",
-                              1, 0.0)
-        pipeline.close()
-        pipeline.take()
-        for m in pipeline.matches:
+        for m in success_matches(kb, classifier, path.read_bytes()):
             report.problems.append(f"{path}:{m.block.line}: a failure was detected in a "
                                    f"successful run ({m.kb_id or 'unclassified'}): "
                                    f"{m.block.lines[0][:120]}")
     return report
+
+
+def success_matches(kb: KnowledgeBase, classifier: Classifier, data: bytes) -> list[Match]:
+    """Every failure detected in one successful run's raw log (there should be none)."""
+    pipeline = Pipeline(kb, classifier)
+    pipeline.keep_matches = True
+    pipeline.process_text(_SUCCESS_JOB, data if data.endswith(b"\n") else data + b"\n", 1, 0.0)
+    pipeline.close()
+    pipeline.take()
+    return pipeline.matches
 
 
 def test(kb: KnowledgeBase, classifier: Classifier | None = None) -> CheckReport:
@@ -94,6 +97,9 @@ def check_example(kb: KnowledgeBase, classifier: Classifier, entry: Entry,
         also = any(entry.id in m.also_matched for m in matches)
         if also and entry.fallback and not any(_is_fallback(kb, m.kb_id) for m in matches):
             return None  # a fallback catches its family; a specific entry winning is the point
+        if also and entry.shadow and not any(_is_shadow(kb, m.kb_id) for m in matches):
+            return (f"taken by the live entry {', '.join(claimed)}: a shadow entry only "
+                    "classifies what no live entry matches (narrow its patterns, or drop it)")
         how = "outranked by" if also else "classified as"
         return f"{how} {', '.join(claimed)}" + ("" if also else
                                                  " (the entry's patterns do not match)")
@@ -109,6 +115,11 @@ def check_example(kb: KnowledgeBase, classifier: Classifier, entry: Entry,
 def _is_fallback(kb: KnowledgeBase, kb_id: str | None) -> bool:
     entry = kb.get(kb_id)
     return entry is None or entry.fallback
+
+
+def _is_shadow(kb: KnowledgeBase, kb_id: str | None) -> bool:
+    entry = kb.get(kb_id)
+    return entry is not None and entry.shadow
 
 
 def check_counter_example(kb: KnowledgeBase, classifier: Classifier, entry: Entry,

@@ -62,6 +62,11 @@ class Entry:
     data: Mapping[str, Any]
     family: str | None = None
     fallback: bool = False  # the family's generic entry: catches what no specific entry does
+    status: str = "live"  # "shadow": matched and reported, never alerts, never beats a live entry
+
+    @property
+    def shadow(self) -> bool:
+        return self.status == "shadow"
 
     @property
     def title(self) -> str:

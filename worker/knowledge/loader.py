@@ -152,6 +152,7 @@ def _build(path: Path, data: Any, node: yaml.Node) -> Entry:
         data=data,
         family=data.get("family"),
         fallback=bool(data.get("fallback", False)),
+        status=str(data.get("status", "live")),
     )
 
 

@@ -43,6 +43,11 @@ FAMILIES = (
     "network",              # the endpoint could not be reached
     "run-wrapper",          # a tool running Terraform (tf-controller, Atlantis, Terragrunt) failed
 )
+# An entry's status (docs/kb-format.md "Status"): a live entry classifies and alerts; a
+# shadow entry is matched, stored and reported but never alerts and never takes a match
+# from a live entry. Drafts (`tfpulse kb draft`) are written as shadow: there is no
+# separate draft state, because a draft that is not matched could never earn promotion.
+STATUSES = ("live", "shadow")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)+$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -75,6 +80,7 @@ _KEYS = """
     official_docs     optional  list
     family            optional  text?
     fallback          optional  bool
+    status            optional  text
     tags              required  list
     priority          optional  int
     patterns          required  list
@@ -149,6 +155,7 @@ def _check_identity(data: dict[str, Any], expected_id: str) -> list[SchemaError]
         errs.append(SchemaError(("family",), f"unknown family; one of {list(FAMILIES)}"))
     if data.get("fallback") and data.get("family") is None:
         errs.append(SchemaError(("fallback",), "a fallback entry must name its family"))
+    errs += _check_status(data)
     tags = data["tags"]
     if not tags:
         errs.append(SchemaError(("tags",), "at least one tag is required"))
@@ -164,6 +171,16 @@ def _check_identity(data: dict[str, Any], expected_id: str) -> list[SchemaError]
         if data.get(key) is not None and not 0 <= data[key] <= 1:
             errs.append(SchemaError((key,), "must be between 0 and 1"))
     return errs
+
+
+def _check_status(data: dict[str, Any]) -> list[SchemaError]:
+    status = data.get("status", "live")
+    if status in STATUSES:
+        return []
+    hint = (" (a draft is written as `status: shadow`: it is matched and reported, never "
+            "alerts; `tfpulse kb promote ID` makes it live)" if status == "draft" else "")
+    return [SchemaError(("status",), f"unknown status {status!r}; one of {list(STATUSES)}"
+                        + hint)]
 
 
 def _item_shape(key: str, i: int, item: Any, not_a_mapping: str) -> list[SchemaError]:

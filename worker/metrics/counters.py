@@ -5,7 +5,10 @@ a redelivered record never counts twice); first seen, last seen and total occurr
 come from the store (collector.py). Label values are bounded: kb_id by the KB, repo and team
 by a cap, past which values fold into `other` (counted by tfpulse_label_overflow_total).
 tfpulse_failures also carries the occurrence's own `permission` and `state_lock` (its entry's
-tags plus those its tag rules earned), so alerts and panels select on the failure itself.
+tags plus those its tag rules earned), so alerts and panels select on the failure itself,
+and `shadow` ("true" for an entry with status: shadow, read from the KB when counted): the
+alert rules leave shadow="true" out, panels may show it. Promoting an entry starts a new
+series with shadow="false", so only what happens after promotion can alert.
 """
 
 from __future__ import annotations
@@ -52,9 +55,10 @@ class Metrics:
         self.registry = reg = registry or CollectorRegistry()
         self.failures = Counter("tfpulse_failures", "Failure occurrences counted (one per KB "
                                 "entry per job run attempt); permission and state_lock are the "
-                                "occurrence's own tags, tag rules included",
+                                "occurrence's own tags, tag rules included; shadow=\"true\": "
+                                "the entry is on trial and never alerts",
                                 ["kb_id", "category", "family", *(n for n, _ in FLAG_TAGS),
-                                 "repo", "team"], registry=reg)
+                                 "shadow", "repo", "team"], registry=reg)
         self.unclassified = Counter("tfpulse_unclassified_failures", "Terraform errors that no "
                                     "KB entry matched, per job run attempt", ["repo", "team"],
                                     registry=reg)
@@ -84,11 +88,13 @@ class Metrics:
         info = Gauge("tfpulse_knowledge_base_entry_info", "One series per KB entry, value 1: join "
                      "on kb_id for its title and runbook; tags are the entry's own (select lock "
                      "and permission errors on tfpulse_failures_total's labels, which include "
-                     "tag rules)", ["kb_id", "category", "title", "tags",
-                                    *(n for n, _ in FLAG_TAGS), "runbook_url"], registry=reg)
+                     "tag rules); shadow=\"true\": an entry on trial, never alerted on",
+                     ["kb_id", "category", "title", "tags", *(n for n, _ in FLAG_TAGS),
+                      "shadow", "runbook_url"], registry=reg)
         self.repo_cap = LabelCap("repo", max_repos, self.overflow)
         self.team_cap = LabelCap("team", max_teams, self.overflow)
         self._family = {e.id: e.family or "" for e in kb}  # the label rolls entries up
+        self._shadow = {e.id: str(e.shadow).lower() for e in kb}
         kb_entries.set(len(kb))
         build.labels(__version__, kb.version).set(1)
         for result in ("ok", "invalid", "dead_lettered"):
@@ -96,7 +102,7 @@ class Metrics:
         for entry in kb:
             self.dead_ends.labels(entry.id)
             info.labels(entry.id, entry.category, entry.title[:120], "," + ",".join(entry.tags)
-                        + ",", *flags(entry.tags),
+                        + ",", *flags(entry.tags), str(entry.shadow).lower(),
                         f"{runbook_base}{entry.id}" if runbook_base else "").set(1)
 
     def committed(self, batch: Batch, new_occurrences: list[Occurrence],
@@ -117,7 +123,7 @@ class Metrics:
             else:
                 self.failures.labels(occ.kb_id, occ.category or "",
                                      self._family.get(occ.kb_id, ""), *flags(occ.tags),
-                                     repo, team).inc()
+                                     self._shadow.get(occ.kb_id, "false"), repo, team).inc()
             self.event_lag.observe(max(0.0, now - occ.timestamp))
 
     def dead_end_attempts(self, kb_ids: list[str]) -> None:

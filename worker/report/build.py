@@ -41,6 +41,26 @@ def kb_titles_of(kb: Mapping[str, Any], ids: list[str]) -> dict[str, str]:
     return {kb_id: tables.kb_field(kb, kb_id, "title") or kb_id for kb_id in ids}
 
 
+SHADOW_MARK = " (shadow)"
+
+
+def mark_shadow(frames: dict[str, pd.DataFrame], kb: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    """Every entry id shown gets a mark when the entry is shadow (on trial, never alerts):
+    the status is the KB's (read now), not the store's, so a promotion shows at once."""
+    shadow = {kb_id for kb_id in kb if tables.kb_field(kb, kb_id, "status") == "shadow"}
+    if not shadow:
+        return frames
+    marked = {}
+    for name, frame in frames.items():
+        frame = frame.copy()
+        for column in ("kb_id", "top_entry"):
+            if column in frame.columns:
+                frame[column] = frame[column].map(
+                    lambda v: f"{v}{SHADOW_MARK}" if v in shadow else v)
+        marked[name] = frame
+    return marked
+
+
 def compute_report(frames: Frames, kb: Mapping[str, Any], *, weeks: int, as_of: date,
                    repo: str | None = None, team: str | None = None,
                    chronic_weeks: int | None = None, top: int = 20) -> Report:
@@ -77,5 +97,5 @@ def compute_report(frames: Frames, kb: Mapping[str, Any], *, weeks: int, as_of: 
     }
     return Report(as_of=as_of, weeks=weeks, chronic_weeks=k, window_start=window.start,
                   week_labels=tuple(window.labels), repo=repo, team=team, top=top,
-                  summary=tables.summary(win, win_dead), tables=result,
+                  summary=tables.summary(win, win_dead), tables=mark_shadow(result, kb),
                   notices=fixfirst.notices(occ, window))

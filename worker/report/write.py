@@ -37,7 +37,7 @@ def kb_info(kb: KnowledgeBase) -> dict[str, dict[str, Any]]:
     for e in kb:
         best = e.workarounds()[0] if e.workarounds() else {}
         info[e.id] = {"title": short_title(e.title), "tags": list(e.tags), "category": e.category,
-                      "family": e.family or "", "fallback": e.fallback,
+                      "family": e.family or "", "fallback": e.fallback, "status": e.status,
                       "root_cause": e.data.get("root_cause", ""),
                       "workaround": best.get("action", "")}
     return info
