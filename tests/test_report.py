@@ -494,7 +494,7 @@ def test_markdown(report):
     assert f"`{GSA}` (gcp):\n\n```sh\ngcloud iam roles create tfpulseCi" in md
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == [
-        "## Summary", "## Fix these first", "## Occurrences per week", "## Trend per KB entry",
+        "## Summary", "## Fix these first", "## Incidents", "## Occurrences per week", "## Trend per KB entry",
         "## New, regressed, chronic and gone quiet", "## Top recurring permission errors",
         "## Least-privilege suggestions", "## State-lock errors per repo",
         "## Top unclassified templates", "## By family", "## By repo", "## By team",
@@ -505,7 +505,7 @@ def test_markdown(report):
 def test_csv(report, tmp_path):
     paths = write_csv(report, tmp_path / "out")
     assert [p.name for p in paths] == [
-        "summary.csv", "fix_first.csv", "weekly_totals.csv", "trend.csv", "weekly.csv", "lifecycle.csv",
+        "summary.csv", "fix_first.csv", "incidents.csv", "weekly_totals.csv", "trend.csv", "weekly.csv", "lifecycle.csv",
         "permissions.csv", "least_privilege.csv", "state_locks.csv", "unclassified.csv",
         "by_family.csv", "by_repo.csv", "by_team.csv", "dead_ends.csv", "entries.csv"]
     text = {p.stem: p.read_text() for p in paths}

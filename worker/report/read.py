@@ -16,6 +16,7 @@ OCC_COLUMNS = ("repo", "run_id", "run_attempt", "job", "kb_id", "team", "categor
                "principal", "action", "resource", "fields", "first_seen", "template_id")
 DEAD_COLUMNS = ("repo", "run_id", "run_attempt", "job", "kb_id", "signal", "seen_at")
 TEMPLATE_COLUMNS = ("template_id", "template", "example", "occurrences", "first_seen", "last_seen")
+STORM_COLUMNS = ("kb_id", "repo", "team", "first_seen")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Frames:
     occurrences: pd.DataFrame
     templates: pd.DataFrame
     dead_ends: pd.DataFrame
+    # Every repo's occurrences when the others are filtered by repo or team (a storm is
+    # only seen across repos); None: `occurrences` already holds them all.
+    storm_occurrences: pd.DataFrame | None = None
 
 
 def _engine(store: Any) -> Engine:
@@ -54,4 +58,5 @@ def read_frames(store: Any, *, repo: str | None = None, team: str | None = None)
         templates=_read(engine, "unclassified_templates", TEMPLATE_COLUMNS, {}),
         dead_ends=_read(engine, "dead_end_attempts", DEAD_COLUMNS,
                         {"repo": repo} if repo is not None else {}),
+        storm_occurrences=_read(engine, "occurrences", STORM_COLUMNS, {}) if where else None,
     )

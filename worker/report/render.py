@@ -13,10 +13,12 @@ from typing import Any
 import pandas as pd
 
 from worker.report.build import Report
+from worker.report.incidents import STORM_RULE
 
 SECTIONS: tuple[tuple[str, str, str], ...] = (
     # (table, heading, one-line explanation)
     ("fix_first", "Fix these first", "The entries that cost the most runs in the last week with data, each with its best workaround filled from its own logs (a `<placeholder>` is what the logs did not say)."),
+    ("incidents", "Incidents", f"Storms: one entry failing in {STORM_RULE.describe()} (the FailureStorm alert's rule; overlapping windows are one incident), newest first. Event times, UTC."),
     ("weekly_totals", "Occurrences per week", "All stored occurrences per ISO week, change on the week before."),
     ("trend", "Trend per KB entry", "Occurrences per entry per week; change = this week minus the week before."),
     ("lifecycle", "New, regressed, chronic and gone quiet", ""),
