@@ -38,6 +38,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from worker.config import DEFAULTS
 from worker.model import Batch, DeadEndAttempt, Occurrence
+from worker.store import history
 from worker.store import schema as s
 from worker.store.retry import transient, with_retries
 from worker.store.schema import (
@@ -203,6 +204,10 @@ class Store:
         query = select(t.c.repo, t.c.kb_id).where(t.c.kb_id.is_not(None)).distinct()
         with self._engine.connect() as conn:
             return {(repo, kb_id) for repo, kb_id in conn.execute(query)}
+
+    def entry_weeks(self, now: datetime, weeks: int) -> list[history.EntryWeeks]:
+        """Per entry seen up to `now`, the week ages it was seen in (store/history.py)."""
+        return history.entry_weeks(self._engine, now, weeks)
 
     def _entry_totals(self, shape: Callable[[Any, Any], Any]) -> list[EntryTotal]:
         t = s.occurrences
