@@ -200,11 +200,16 @@ def matching(entries: list[Entry], text: str) -> list[Entry]:
 
 
 def usable_examples(entry: Entry, entries: list[Entry]) -> list[str]:
-    """Examples that are one whole Terraform diagnostic and that this entry wins outright."""
+    """Examples that are one whole Terraform diagnostic and that this entry wins outright,
+    and whose text shows no dead end (Terraform's own `run terraform init -reconfigure`
+    advice would count as one being tried)."""
+    signals = [p for e in entries for p, _ in e.dead_end_signals]
     keep = []
     for text in entry.examples:
         if len(ERROR_LINE.findall(text)) != 1:
             continue  # a fragment without "Error:", or several diagnostics in one example
+        if any(p.search(line) for p in signals for line in text.split("\n")):
+            continue
         hits = matching(entries, text)
         if entry in hits and all(e.priority < entry.priority for e in hits if e is not entry):
             keep.append(text.rstrip("\n"))

@@ -78,3 +78,95 @@ def test_gauge_state_rule(ages: set[int], state: str | None) -> None:
 def test_ages_are_seven_day_weeks_ending_now() -> None:
     now = 1_000_000.0
     assert ages_of([now, now - 1, now - 7 * 86400 + 1, now - 7 * 86400, now + 5], now) == {0, 1}
+
+
+# -- what happened next -------------------------------------------------------------------
+
+from worker.knowledge.loader import load_kb  # noqa: E402
+from worker.report import history as h  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def facts(store: Store) -> list[h.NextFact]:
+    return h.next_facts(store.occurrence_rows(), store.outcome_rows())
+
+
+def test_every_job_end_is_stored_once_with_its_status(store: Store, url: str) -> None:
+    rows = store.outcome_rows()
+    assert len(rows) == TRUTH["jobs"]["total"]
+    assert sum(r.green for r in rows) == TRUTH["jobs"]["success"]
+    assert sum(r.status == "failure" for r in rows) == TRUTH["jobs"]["failure"]
+    assert main(["replay", str(SAMPLE), "--store", url, "--top", "0", "--no-progress"]) == 0
+    assert len(store.outcome_rows()) == len(rows)  # a redelivered job_end changes nothing
+
+
+def test_the_next_job_of_every_occurrence(facts: list[h.NextFact]) -> None:
+    want = {tuple(r[:5]): r[5:] for r in TRUTH["next"]["occurrences"]}
+    got = {(f.occurrence.repo, f.occurrence.run_id, f.occurrence.run_attempt, f.occurrence.job,
+            f.occurrence.kb_id): f for f in facts}
+    assert sorted(got) == sorted(want)
+    for key, (green, after, retry) in want.items():
+        f = got[key]
+        assert f.next_green == green, key
+        assert f.retry == retry, key
+        assert (f.after is None) == (after is None), key
+        if after is not None:
+            assert f.after == pytest.approx(after, abs=1e-3), key
+    assert any(f.retry for f in facts) and any(f.next_green is False for f in facts)
+
+
+def _same(summary: h.Summary, truth: dict) -> None:
+    assert summary.occurrences == truth["occurrences"]
+    assert summary.with_next == truth["with_next"]
+    assert summary.next_green == truth["next_green"]
+    assert summary.retry_resolved == truth["retry_resolved"]
+    assert summary.recurred_7d == truth["recurred_7d"]
+    assert summary.reached_green == truth["reached_green"]
+    assert summary.retry_share == pytest.approx(truth["retry_share"])
+    assert summary.recurred_share == pytest.approx(truth["recurred_share"])
+    for name in ("ttg_median", "ttg_p90"):
+        if truth[name] is None:
+            assert getattr(summary, name) is None
+        else:
+            assert getattr(summary, name) == pytest.approx(truth[name], abs=1e-3), name
+
+
+def test_time_to_green_retries_and_recurrences_per_entry_and_family(
+        facts: list[h.NextFact]) -> None:
+    entries = h.per_entry(facts)
+    assert sorted(entries) == sorted(TRUTH["next"]["per_entry"])
+    for kb_id, truth in TRUTH["next"]["per_entry"].items():
+        _same(entries[kb_id], truth)
+    kb = load_kb(None)
+    families = h.per_family(facts, {e.id: e.family for e in kb})
+    assert sorted(families) == sorted(TRUTH["next"]["per_family"])
+    for family, truth in TRUTH["next"]["per_family"].items():
+        _same(families[family], truth)
+
+
+def test_observed_dead_end_fail_rates(store: Store) -> None:
+    got = {(d.kb_id, d.signal): d for d in h.dead_ends_observed(
+        store.dead_end_rows(), store.occurrence_rows())}
+    want = TRUTH["dead_end_commands"]["observed"]
+    assert sorted(got) == sorted((w["kb_id"], w["dead_end"]) for w in want.values())
+    for w in want.values():
+        d = got[(w["kb_id"], w["dead_end"])]
+        assert (d.attempts, d.came_back) == (w["attempts"], w["came_back"]), w
+        assert d.fail_rate == pytest.approx(w["observed_fail_rate"])
+    assert any(d.fail_rate == 1.0 for d in got.values())  # the dead end tried and failed
+
+
+# -- versions -------------------------------------------------------------------------------
+
+
+def test_versions_per_entry_and_the_entries_seen_only_on_old_versions(store: Store) -> None:
+    per = h.versions_of(store.occurrence_rows(), store.outcome_rows())
+    truth = TRUTH["versions"]
+    assert {k: dict(v) for k, v in per.items()} == truth["per_entry"]
+    assert dict(h.failures_per_version(per)) == truth["terraform"]
+    assert h.newest(per) == truth["newest_terraform"]
+    assert h.only_old_versions(per) == truth["only_old_versions"]
+    aws = {}
+    for row in store.outcome_rows():
+        aws.setdefault(row.providers.split(",")[0], 0)
+    assert "hashicorp/aws=5.31.0" in aws and "hashicorp/aws=5.82.2" in aws
