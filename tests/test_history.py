@@ -8,14 +8,22 @@ replay into a temporary SQLite store is checked against it.
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
+
+from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from worker.cli.main import main
 from worker.core.lifecycle import GAUGE_STATES, ages_of, gauge_state
+from worker.knowledge.loader import load_kb
 from worker.metrics.collector import LifecycleCollector
+from worker.report import history as h
+from worker.report.build import compute_report
+from worker.report.read import read_frames
+from worker.report.write import kb_info
 from worker.store.store import Store, open_store
 
 ROOT = Path(__file__).parent.parent
@@ -25,7 +33,6 @@ END = TRUTH["window"]["end"]
 
 
 def epoch(rfc3339: str) -> float:
-    from datetime import datetime
     return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
@@ -37,7 +44,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def store(url: str) -> Store:
+def store(url: str) -> Iterator[Store]:
     store = open_store(url)
     yield store
     store.close()
@@ -82,8 +89,6 @@ def test_ages_are_seven_day_weeks_ending_now() -> None:
 
 # -- what happened next -------------------------------------------------------------------
 
-from worker.knowledge.loader import load_kb  # noqa: E402
-from worker.report import history as h  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +175,59 @@ def test_versions_per_entry_and_the_entries_seen_only_on_old_versions(store: Sto
     for row in store.outcome_rows():
         aws.setdefault(row.providers.split(",")[0], 0)
     assert "hashicorp/aws=5.31.0" in aws and "hashicorp/aws=5.82.2" in aws
+
+
+# -- the report and `kb stats --observed` ---------------------------------------------------
+
+
+def test_report_sections_show_the_truth(url: str) -> None:
+    report = compute_report(read_frames(url), kb_info(load_kb(None)), weeks=8,
+                            as_of=date(2026, 11, 22))
+    nxt = report.tables["what_next"].set_index("kb_id")
+    truth = TRUTH["next"]["per_entry"]
+    assert sorted(nxt.index) == sorted(truth)
+    for kb_id, t in truth.items():
+        row = nxt.loc[kb_id]
+        assert row["occurrences"] == t["occurrences"]
+        assert row["retry_pct"] == round(100 * t["retry_share"], 1), kb_id
+        assert row["recurred_7d_pct"] == round(100 * t["recurred_share"], 1), kb_id
+        if t["ttg_median"] is not None:
+            assert row["ttg_median_h"] == round(t["ttg_median"] / 3600, 1), kb_id
+    fam = report.tables["what_next_family"].set_index("family")
+    assert {f: int(fam.loc[f, "occurrences"]) for f in fam.index} == {
+        f: t["occurrences"] for f, t in TRUTH["next"]["per_family"].items()}
+    versions = report.tables["versions"].set_index("terraform_version")["occurrences"]
+    assert versions.to_dict() == TRUTH["versions"]["terraform"]
+    assert list(report.tables["old_versions"]["kb_id"]) == TRUTH["versions"]["only_old_versions"]
+    dead = report.tables["dead_ends_observed"]
+    want = TRUTH["dead_end_commands"]["observed"]
+    assert {(r.kb_id, r.dead_end): (r.tries, r.came_back, r.claimed_fail_pct)
+            for r in dead.itertuples()} == {
+        (w["kb_id"], w["dead_end"]): (w["attempts"], w["came_back"],
+                                      round(100 * w["claimed_fail_rate"], 1))
+        for w in want.values()}
+
+
+def test_kb_stats_observed_puts_claims_beside_outcomes(url: str, capsys) -> None:
+    capsys.readouterr()
+    assert main(["kb", "stats", "--observed", "--store", url, "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    entries = {e["kb_id"]: e for e in got["entries"]}
+    assert sorted(entries) == sorted(TRUTH["next"]["per_entry"])
+    kb = load_kb(None)
+    for kb_id, t in TRUTH["next"]["per_entry"].items():
+        e = entries[kb_id]
+        assert (e["occurrences"], e["retry_resolved"], e["recurred_7d"], e["next_green"]) == (
+            t["occurrences"], t["retry_resolved"], t["recurred_7d"], t["next_green"]), kb_id
+        best = kb.get(kb_id).workarounds()[0].get("success_rate")
+        assert e["claimed_success_rate"] == best
+    dead = {(d["kb_id"], d["dead_end"]): d for d in got["dead_ends"]}
+    for w in TRUTH["dead_end_commands"]["observed"].values():
+        d = dead[(w["kb_id"], w["dead_end"])]
+        assert d["claimed_fail_rate"] == w["claimed_fail_rate"]
+        assert d["observed_fail_rate"] == pytest.approx(w["observed_fail_rate"])
+    assert main(["kb", "stats", "--observed", "--store", url]) == 0
+    text = capsys.readouterr().out
+    assert "dead ends tried: claimed fail_rate beside observed" in text
+    top = max(TRUTH["next"]["per_entry"].items(), key=lambda kv: kv[1]["occurrences"])[0]
+    assert top in text

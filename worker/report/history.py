@@ -11,6 +11,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from worker.core.lifecycle import WEEK_SECONDS
 from worker.core.versions import version_key
@@ -249,3 +250,53 @@ def only_old_versions(per: Mapping[str, Counter[str]]) -> list[str]:
     return sorted(k for k, c in per.items()
                   if any(v != "unknown" for v in c) and not any(
                       v != "unknown" and version_key(v) >= version_key(top) for v in c))
+
+
+# -- the KB's claims beside what was observed ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryClaim:
+    """An entry's claimed best-workaround success_rate beside what followed its failures."""
+
+    kb_id: str
+    family: str | None
+    observed: Summary
+    claimed_success: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadEndClaim:
+    kb_id: str
+    dead_end: str  # the signal as stored: its dead end's action (or the regex)
+    claimed_fail_rate: float | None
+    observed: DeadEndObserved
+
+
+def claimed_fail_rates(kb: Any) -> dict[tuple[str, str], float | None]:
+    """(kb_id, stored signal) -> the KB's fail_rate of the dead end that signal names."""
+    out: dict[tuple[str, str], float | None] = {}
+    for entry in kb:
+        items = list(entry.data.get("dead_ends") or [])
+        for sig in entry.dead_end_signals:
+            rate = items[sig.dead_end].get("fail_rate") if sig.dead_end < len(items) else None
+            out[(entry.id, sig.action or sig.regex)] = None if rate is None else float(rate)
+    return out
+
+
+def entry_claims(kb: Any, summaries: Mapping[str, Summary]) -> list[EntryClaim]:
+    rows = []
+    for kb_id, summary in summaries.items():
+        entry = kb.get(kb_id)
+        best = entry.workarounds()[0].get("success_rate") if entry and entry.workarounds() \
+            else None
+        rows.append(EntryClaim(kb_id, entry.family if entry else None, summary,
+                               None if best is None else float(best)))
+    return sorted(rows, key=lambda r: (-r.observed.occurrences, r.kb_id))
+
+
+def dead_end_claims(kb: Any, observed: Iterable[DeadEndObserved]) -> list[DeadEndClaim]:
+    claims = claimed_fail_rates(kb)
+    rows = [DeadEndClaim(d.kb_id, d.signal, claims.get((d.kb_id, d.signal)), d)
+            for d in observed]
+    return sorted(rows, key=lambda r: (-r.observed.attempts, r.kb_id, r.dead_end))
