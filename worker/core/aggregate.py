@@ -25,6 +25,7 @@ from worker.core.blocks import BlockAssembler
 from worker.core.classify import Classifier
 from worker.core.redact import public_info, public_job, redact
 from worker.core.template import template_of
+from worker.core.versions import JobVersions
 from worker.knowledge.entry import KnowledgeBase
 from worker.model import (
     Block,
@@ -32,6 +33,7 @@ from worker.model import (
     Event,
     JobInfo,
     JobKey,
+    JobOutcome,
     Match,
     Occurrence,
     occurrence_key,
@@ -61,6 +63,9 @@ class Aggregator:
         self._seen: set[tuple[str, str, int, str, str]] = set()
         self._occurrences: list[Occurrence] = []
         self._dead_ends: list[DeadEndAttempt] = []
+        self._outcomes: list[JobOutcome] = []
+        # Per job still running: the versions it printed (bounded like job_info).
+        self._versions: OrderedDict[JobKey, JobVersions] = OrderedDict()
         self.matches: list[Match] = []  # every classified block, for `classify`
         self.keep_matches = False
 
@@ -88,6 +93,35 @@ class Aggregator:
             self._occurrences.append(occ)
             if occ.kb_id is not None:
                 self._repo_entries.add((job.repo, occ.kb_id))
+
+    def flagged(self, job: JobKey, raw: str, timestamp: float) -> None:
+        """A line the prefilter flagged: the versions it names, the dead ends it shows."""
+        if "v" in raw:  # every version line has " v1.2.3"; error lines mostly too, cheap
+            versions = self._versions.get(job)
+            if versions is None:
+                versions = self._versions[job] = JobVersions()
+                if len(self._versions) > self._max_jobs:
+                    self._versions.popitem(last=False)
+            versions.see(raw)
+        self.dead_end_signals(job, raw, timestamp)
+
+    def job_end(self, job: JobKey, event: Event) -> None:
+        """A job_end event: the job's outcome, with the versions it printed."""
+        public, info = self._public(job)
+        # classify and kb test keep the versions for the matches they print (versions_of)
+        v = (self._versions.get(job) if self.keep_matches else self._versions.pop(job, None)
+             ) or JobVersions()
+        status = (event.status or "unknown").strip().lower()[:64] or "unknown"
+        self._outcomes.append(JobOutcome(public, status, event.timestamp, info, v.tool,
+                                         v.version, v.providers_text))
+
+    def versions_of(self, job: JobKey) -> JobVersions | None:
+        """The versions a job printed (a match's block.job), while it is remembered."""
+        return self._versions.get(job)
+
+    def take_outcomes(self) -> list[JobOutcome]:
+        found, self._outcomes = self._outcomes, []
+        return found
 
     def dead_end_signals(self, job: JobKey, raw: str, timestamp: float) -> None:
         """A flagged line: the dead ends it shows, of entries already seen in its repo."""

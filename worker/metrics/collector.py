@@ -1,5 +1,5 @@
 """Collectors read at scrape time: the store-backed gauges (first seen, last seen,
-occurrences per entry) and the store's retry state.
+occurrences per entry, lifecycle state) and the store's retry state.
 
 The gauges are read from the store on every scrape (cached a few seconds), so a restart
 or a second worker never resets or doubles them.
@@ -8,12 +8,14 @@ or a second worker never resets or doubles them.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from worker.core.lifecycle import GAUGE_STATES, GAUGE_WEEKS, gauge_state
 from worker.knowledge.entry import KnowledgeBase
 from worker.store.retry import OUTAGE
 
@@ -53,6 +55,42 @@ class StoreCollector(Collector):
                 return rows
             self._cached = (time.monotonic(), rows)
         return rows
+
+
+class LifecycleCollector(Collector):
+    """tfpulse_entry_lifecycle{kb_id,state}: 1 for the entry's current state (new,
+    regressed, chronic, dormant; docs/design.md), 0 for the other three; entries never
+    seen have no series. Weeks are the 7-day weeks ending at the scrape (`clock`)."""
+
+    def __init__(self, store: Any, clock: Callable[[], float] = time.time,
+                 cache_seconds: float = 30.0):
+        self._store, self._clock, self._ttl = store, clock, cache_seconds
+        self._cached: tuple[float, dict[str, str | None]] = (-float("inf"), {})
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "tfpulse_entry_lifecycle", "1 for the KB entry's lifecycle state (new, regressed, "
+            "chronic, dormant), from the store; 0 for the others", labels=["kb_id", "state"])
+        for kb_id, state in sorted(self._states().items()):
+            for name in GAUGE_STATES:
+                gauge.add_metric([kb_id, name], 1 if state == name else 0)
+        yield gauge
+
+    def states(self) -> dict[str, str | None]:
+        """kb_id -> current state (None: seen lately, but not chronic), read afresh."""
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        return {w.kb_id: gauge_state(set(w.ages))
+                for w in self._store.entry_weeks(now, GAUGE_WEEKS)}
+
+    def _states(self) -> dict[str, str | None]:
+        stamp, states = self._cached
+        if time.monotonic() - stamp > self._ttl:
+            try:
+                states = self.states()
+            except Exception:  # a scrape must not fail because the store blinked
+                return states
+            self._cached = (time.monotonic(), states)
+        return states
 
 
 class OutageCollector(Collector):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from worker.report import calc, fixfirst, incidents, tables
+from worker.report import calc, fixfirst, incidents, nexttables, tables
 from worker.report import permissions as perm
 from worker.report.read import Frames
 
@@ -76,6 +76,8 @@ def compute_report(frames: Frames, kb: Mapping[str, Any], *, weeks: int, as_of: 
         "by_repo": tables.breakdown(occ, "repo", calc.has_data(window, 1, first_day)),
         "by_team": tables.breakdown(occ, "team", calc.has_data(window, 1, first_day)),
         "dead_ends": tables.dead_ends(win_dead, titles),
+        **nexttables.next_tables(win, frames.outcomes, win_dead, kb, titles,
+                                 window.end.timestamp(), top),
         "entries": tables.entries(win, kb, titles),
     }
     return Report(as_of=as_of, weeks=weeks, chronic_weeks=k, window_start=window.start,

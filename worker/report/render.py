@@ -30,6 +30,11 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("by_repo", "By repo", ""),
     ("by_team", "By team", ""),
     ("dead_ends", "Dead-end attempts", "Known dead ends (e.g. `-lock=false`, `force-unlock`) tried in CI, per entry."),
+    ("what_next", "What happened next", "Per entry: did the next job of the same repo, pipeline and job pass (green), beside the best workaround's claimed success; retry = a plain retry of the same run passed (a flake, not a fix); recurred = back in the same repo, in another run, within 7 days; time to green (hours) to the next passing job, median and p90."),
+    ("what_next_family", "What happened next, by family", "The same per family."),
+    ("dead_ends_observed", "Dead ends: claimed and observed fail rate", "How often the error came back (same repo, within 7 days) after a dead end was tried, beside the fail_rate the KB claims."),
+    ("versions", "Failures per Terraform version", "Classified occurrences of the window per Terraform / OpenTofu version their job printed (`unknown`: it printed none)."),
+    ("old_versions", "Entries seen only on old versions", "Seen on a known version, never on the newest one seen: the upgrade may have fixed them."),
     ("entries", "Entries seen: root cause and best workaround", ""),
 )
 STATUS_TEXT = {
@@ -39,6 +44,7 @@ STATUS_TEXT = {
     "gone quiet": "seen in at least K of the N weeks, but not this week or the week before",
 }
 HIDDEN = {"trend": {"title", "this_week", "prev_week"}, "lifecycle": {"title"}, "dead_ends": {"title"},
+          "what_next": {"title"}, "old_versions": {"title"},
           "least_privilege": {"suggestion"}, "fix_first": {"fix", "missing"}}
 GRANT_LANG = {"aws": "json", "gcp": "sh", "azure": "sh", "kubernetes": "yaml"}
 
