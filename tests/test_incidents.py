@@ -7,10 +7,14 @@ a retry loop; plus the window's boundary, merging, and the report's filters. Eve
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from worker.cli.main import main
 from worker.model import Batch, JobInfo, JobKey, Occurrence
 from worker.report.build import compute_report
 from worker.report.calc import Window
@@ -144,3 +148,34 @@ def test_the_report_lists_the_storm_also_when_filtered_to_one_repo_or_team(tmp_p
     # The pure path with every repo in `occurrences` finds it as well.
     same = compute_report(read_frames(url), {}, weeks=2, as_of=as_of)
     assert same.tables["incidents"].equals(report.tables["incidents"])
+
+
+# ---------------------------------------------------------------------- the sample stream
+ROOT = Path(__file__).resolve().parent.parent
+TRUTH = json.loads((ROOT / "examples" / "sample-ci-stream.truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sample_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sample') / 'sample.db'}"
+    assert main(["replay", str(ROOT / "examples" / "sample-ci-stream.jsonl.gz"), "--store", url,
+                 "--top", "0", "--no-progress"]) == 0
+    return url
+
+
+def test_the_sample_streams_storm_is_found_as_the_generator_made_it(sample_url: str) -> None:
+    """The generator's truth (examples/generate_sample_stream.py, `incidents`) against the
+    incidents found in the replayed store: the same storms, repos, start, end and count,
+    and nothing else in eight weeks of ordinary failures."""
+    want = TRUTH["incidents"]
+    assert want, "the sample stream has no storm"
+    found = find_incidents(read_frames(sample_url).occurrences)
+    assert [{"kb_id": i.kb_id, "repos": list(i.repos), "occurrences": i.occurrences,
+             "start_epoch": round(i.start.timestamp(), 3), "end_epoch": round(i.end.timestamp(), 3)}
+            for i in found] == [
+        {k: t[k] for k in ("kb_id", "repos", "occurrences", "start_epoch", "end_epoch")}
+        for t in want]
+    report = build_report(sample_url, {}, weeks=8, as_of=date(2026, 11, 22))
+    [row] = [tuple(r) for r in report.tables["incidents"].itertuples(index=False)]
+    start = datetime.fromtimestamp(want[0]["start_epoch"], UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    assert row[:2] == (want[0]["kb_id"], start) and row[3:5] == (len(want[0]["repos"]), want[0]["occurrences"])
