@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from worker.cli.main import main
 from worker.core.lifecycle import GAUGE_STATES, ages_of, gauge_state
 from worker.knowledge.loader import load_kb
-from worker.metrics.collector import LifecycleCollector
+from worker.metrics.collector import LifecycleCollector, NextCollector
 from worker.report import history as h
 from worker.report.build import compute_report
 from worker.report.read import read_frames
@@ -174,6 +174,26 @@ def test_versions_per_entry_and_the_entries_seen_only_on_old_versions(store: Sto
     for row in store.outcome_rows():
         aws.setdefault(row.providers.split(",")[0], 0)
     assert "hashicorp/aws=5.31.0" in aws and "hashicorp/aws=5.82.2" in aws
+
+
+def test_what_happened_next_gauges(store: Store) -> None:
+    # the whole sample: 100 days back from a day after its end
+    collector = NextCollector(store, clock=lambda: epoch(END) + 86400, days=100, cache_seconds=0)
+    reg = CollectorRegistry()
+    reg.register(collector)
+    value = reg.get_sample_value
+    for kb_id, t in TRUTH["next"]["per_entry"].items():
+        labels = {"kb_id": kb_id}
+        assert value("tfpulse_entry_retry_resolved_ratio", labels) == pytest.approx(
+            t["retry_share"]), kb_id
+        assert value("tfpulse_entry_recurred_ratio", labels) == pytest.approx(
+            t["recurred_share"]), kb_id
+        p90 = value("tfpulse_entry_time_to_green_seconds", {**labels, "quantile": "0.9"})
+        assert p90 == (None if t["ttg_p90"] is None else pytest.approx(t["ttg_p90"], abs=1e-3))
+    for w in TRUTH["dead_end_commands"]["observed"].values():
+        assert value("tfpulse_dead_end_observed_fail_ratio", {
+            "kb_id": w["kb_id"], "dead_end": w["dead_end"]}) == pytest.approx(
+            w["observed_fail_rate"])
 
 
 # -- the report and `kb stats --observed` ---------------------------------------------------
