@@ -107,3 +107,14 @@ def test_classify_says_fixed_in_and_upgrade(tmp_path: Path, capsys) -> None:
     log.write_text("\n".join(["Terraform v1.6.2", *ERROR]) + "\n")
     assert main(["classify", "--kb", str(kb_dir), "--format", "json", str(log)]) == 1
     assert json.loads(capsys.readouterr().out.splitlines()[0])["version_advice"] is None
+
+
+@pytest.mark.parametrize(("said", "stored"), [
+    ("success", "success"), ("Passed", "success"), ("FAILED", "failure"),
+    ("canceled", "cancelled"), ("timed-out", "timed_out"), (None, "unknown"), ("", "unknown"),
+    ("ghp_notastatus", "other"),  # the event's own words are never stored
+])
+def test_job_status_is_one_of_a_few_words(said, stored) -> None:
+    from worker.core.aggregate import job_status
+
+    assert job_status(said) == stored
