@@ -7,6 +7,7 @@ replay into a temporary SQLite store is checked against it.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from worker.cli.main import main
 from worker.core.lifecycle import GAUGE_STATES, ages_of, gauge_state
 from worker.knowledge.loader import load_kb
-from worker.metrics.collector import LifecycleCollector
+from worker.metrics.collector import LifecycleCollector, NextCollector
 from worker.report import history as h
 from worker.report.build import compute_report
 from worker.report.read import read_frames
@@ -95,13 +96,18 @@ def facts(store: Store) -> list[h.NextFact]:
     return h.next_facts(store.occurrence_rows(), store.outcome_rows())
 
 
-def test_every_job_end_is_stored_once_with_its_status(store: Store, url: str) -> None:
+def test_every_job_end_is_stored_once_with_its_status(store: Store, url: str,
+                                                      tmp_path: Path) -> None:
     rows = store.outcome_rows()
     assert len(rows) == TRUTH["jobs"]["total"]
     assert sum(r.green for r in rows) == TRUTH["jobs"]["success"]
     assert sum(r.status == "failure" for r in rows) == TRUTH["jobs"]["failure"]
-    assert main(["replay", str(SAMPLE), "--store", url, "--top", "0", "--no-progress"]) == 0
-    assert len(store.outcome_rows()) == len(rows)  # a redelivered job_end changes nothing
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as fh:
+        ends = [line for line in fh if '"job_end"' in line]
+    again = tmp_path / "job-ends.jsonl"
+    again.write_text("".join(ends), encoding="utf-8")
+    assert main(["replay", str(again), "--store", url, "--top", "0", "--no-progress"]) == 0
+    assert store.outcome_rows() == rows  # a redelivered job_end changes nothing
 
 
 def test_the_next_job_of_every_occurrence(facts: list[h.NextFact]) -> None:
@@ -174,6 +180,28 @@ def test_versions_per_entry_and_the_entries_seen_only_on_old_versions(store: Sto
     for row in store.outcome_rows():
         aws.setdefault(row.providers.split(",")[0], 0)
     assert "hashicorp/aws=5.31.0" in aws and "hashicorp/aws=5.82.2" in aws
+
+
+def test_what_happened_next_gauges(store: Store) -> None:
+    # the whole sample: 100 days back from a day after its end
+    # computed once, on the first scrape: every get_sample_value below collects again
+    collector = NextCollector(store, clock=lambda: epoch(END) + 86400, days=100,
+                              cache_seconds=3600)
+    reg = CollectorRegistry()
+    reg.register(collector)
+    value = reg.get_sample_value
+    for kb_id, t in TRUTH["next"]["per_entry"].items():
+        labels = {"kb_id": kb_id}
+        assert value("tfpulse_entry_retry_resolved_ratio", labels) == pytest.approx(
+            t["retry_share"]), kb_id
+        assert value("tfpulse_entry_recurred_ratio", labels) == pytest.approx(
+            t["recurred_share"]), kb_id
+        p90 = value("tfpulse_entry_time_to_green_seconds", {**labels, "quantile": "0.9"})
+        assert p90 == (None if t["ttg_p90"] is None else pytest.approx(t["ttg_p90"], abs=1e-3))
+    for w in TRUTH["dead_end_commands"]["observed"].values():
+        assert value("tfpulse_dead_end_observed_fail_ratio", {
+            "kb_id": w["kb_id"], "dead_end": w["dead_end"]}) == pytest.approx(
+            w["observed_fail_rate"])
 
 
 # -- the report and `kb stats --observed` ---------------------------------------------------

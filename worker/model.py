@@ -135,7 +135,7 @@ class JobOutcome:
     """How a job ended (its `job_end` event) and the versions it printed on the way."""
 
     job: JobKey
-    status: str  # "success", "failure", … (lower case, as the CI said; "unknown" if not)
+    status: str  # success, failure, cancelled, skipped, timed_out, other, unknown
     timestamp: float  # event time of the job_end
     info: JobInfo = JobInfo()
     tool: str = ""  # "terraform" or "opentofu", when the job printed its version

@@ -19,7 +19,7 @@ from worker.cli.inputs import CONTENT_ERRORS, reason, unreadable
 from worker.cli.stats import latest_day, print_top
 from worker.core.pipeline import Pipeline
 from worker.knowledge.entry import KnowledgeBase
-from worker.metrics.collector import LifecycleCollector, StoreCollector
+from worker.metrics.collector import LifecycleCollector, NextCollector, StoreCollector
 from worker.metrics.counters import Metrics
 from worker.metrics.endpoints import Exporter
 from worker.sources.deadletter import DeadLetterFile
@@ -127,6 +127,7 @@ def _serve_metrics(address: str | None, kb: KnowledgeBase, store: Store
     metrics.registry.register(StoreCollector(store, kb))
     # A replayed stream is history: its lifecycle is as of its latest event, not today.
     metrics.registry.register(LifecycleCollector(store, clock=lambda: _latest(store)))
+    metrics.registry.register(NextCollector(store, clock=lambda: _latest(store)))
     exporter = Exporter(metrics.registry, address,
                         lambda: (store.ping(), "ok" if store.ping() else "store unreachable"))
     print(f"serving /metrics on http://{address.replace('0.0.0.0', '127.0.0.1')}/metrics",

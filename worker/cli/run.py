@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from worker.metrics.collector import LifecycleCollector, StoreCollector
+    from worker.metrics.collector import LifecycleCollector, NextCollector, StoreCollector
     from worker.metrics.counters import Metrics
     from worker.metrics.endpoints import Exporter
     from worker.sources.kafka import KafkaWorker, PollFailing
@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                       runbook_base=cfg.metrics_runbook_base)
     metrics.registry.register(StoreCollector(store, kb))
     metrics.registry.register(LifecycleCollector(store))
+    metrics.registry.register(NextCollector(store))
     worker = KafkaWorker(cfg, kb, store, metrics)
     exporter = Exporter(metrics.registry, cfg.metrics_address, worker.ready).start() \
         if cfg.metrics_address else None

@@ -39,6 +39,24 @@ from worker.model import (
     occurrence_key,
 )
 
+# What CIs call a job's end, in the store's few words: a status is stored, so it never
+# carries the event's own text (it may hold anything), only one of these.
+STATUSES = {
+    "success": "success", "succeeded": "success", "passed": "success", "ok": "success",
+    "green": "success", "failure": "failure", "failed": "failure", "error": "failure",
+    "errored": "failure", "red": "failure", "cancelled": "cancelled",
+    "canceled": "cancelled", "aborted": "cancelled", "skipped": "skipped",
+    "timed_out": "timed_out", "timedout": "timed_out", "timeout": "timed_out",
+}
+
+
+def job_status(text: str | None) -> str:
+    """success, failure, cancelled, skipped, timed_out; `unknown` when the event said
+    nothing, `other` for any other word."""
+    if not text:
+        return "unknown"
+    return STATUSES.get(text.strip().lower().replace("-", "_").replace(" ", "_"), "other")
+
 
 class Aggregator:
     """Occurrences and dead-end attempts of the current batch; `take()` hands them over."""
@@ -111,8 +129,8 @@ class Aggregator:
         # classify and kb test keep the versions for the matches they print (versions_of)
         v = (self._versions.get(job) if self.keep_matches else self._versions.pop(job, None)
              ) or JobVersions()
-        status = (event.status or "unknown").strip().lower()[:64] or "unknown"
-        self._outcomes.append(JobOutcome(public, status, event.timestamp, info, v.tool,
+        self._outcomes.append(JobOutcome(public, job_status(event.status), event.timestamp, info,
+                                         v.tool,
                                          v.version, v.providers_text))
 
     def versions_of(self, job: JobKey) -> JobVersions | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from worker.core.lifecycle import GAUGE_STATES, GAUGE_WEEKS, gauge_state
 from worker.knowledge.entry import KnowledgeBase
+from worker.report import history as h
 from worker.store.retry import OUTAGE
 
 
@@ -91,6 +92,56 @@ class LifecycleCollector(Collector):
                 return states
             self._cached = (time.monotonic(), states)
         return states
+
+
+class NextCollector(Collector):
+    """What happened next, per entry, over the last `days` (docs/design.md): the share
+    resolved by a plain retry, the share that recurred within a week, the median and p90
+    time to green, and per dead end the observed fail rate. Recomputed from the store's
+    rows at most every `cache_seconds` (the rows of a month, not a counter)."""
+
+    def __init__(self, store: Any, clock: Callable[[], float] = time.time, days: float = 28,
+                 cache_seconds: float = 300.0):
+        self._store, self._clock, self._days, self._ttl = store, clock, days, cache_seconds
+        self._cached: tuple[float, list[GaugeMetricFamily]] = (-float("inf"), [])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        stamp, families = self._cached
+        if time.monotonic() - stamp > self._ttl:
+            try:
+                families = self.families()
+            except Exception:  # a scrape must not fail because the store blinked
+                pass
+            else:
+                self._cached = (time.monotonic(), families)
+        yield from families
+
+    def families(self) -> list[GaugeMetricFamily]:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        since = now - timedelta(days=self._days)
+        occ = self._store.occurrence_rows(since, now)
+        facts = h.next_facts(occ, self._store.outcome_rows(since, now))
+        retry = GaugeMetricFamily("tfpulse_entry_retry_resolved_ratio", "Share of the entry's "
+                                  "occurrences a plain retry resolved (the same run's next "
+                                  "attempt green)", labels=["kb_id"])
+        recur = GaugeMetricFamily("tfpulse_entry_recurred_ratio", "Share of the entry's "
+                                  "occurrences followed by another in the same repo, another "
+                                  "run, within 7 days", labels=["kb_id"])
+        ttg = GaugeMetricFamily("tfpulse_entry_time_to_green_seconds", "Time from a failed "
+                                "job to the next green job of the same repo, pipeline and job",
+                                labels=["kb_id", "quantile"])
+        for kb_id, s in h.per_entry(facts).items():
+            retry.add_metric([kb_id], s.retry_share)
+            recur.add_metric([kb_id], s.recurred_share)
+            for q, value in (("0.5", s.ttg_median), ("0.9", s.ttg_p90)):
+                if value is not None:
+                    ttg.add_metric([kb_id, q], value)
+        dead = GaugeMetricFamily("tfpulse_dead_end_observed_fail_ratio", "Share of the tries of "
+                                 "a dead end after which the error came back within 7 days",
+                                 labels=["kb_id", "dead_end"])
+        for d in h.dead_ends_observed(self._store.dead_end_rows(since, now), occ):
+            dead.add_metric([d.kb_id, d.signal[:200]], d.fail_rate)
+        return [retry, recur, ttg, dead]
 
 
 class OutageCollector(Collector):

@@ -16,7 +16,7 @@ from typing import Any
 from worker.core.lifecycle import WEEK_SECONDS
 from worker.core.versions import version_key
 
-GREEN = frozenset({"success", "passed", "succeeded", "ok"})
+GREEN = "success"  # the stored status of a green job (core/aggregate.py job_status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class OutcomeRow:
 
     @property
     def green(self) -> bool:
-        return self.status in GREEN
+        return self.status == GREEN
 
 
 @dataclass(frozen=True, slots=True)
