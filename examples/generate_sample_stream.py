@@ -62,6 +62,17 @@ REPOS: list[tuple[str, str | None, str, float]] = [
     ("acme/status-page", None, "github_actions", 0.5),
     ("acme/sandbox-accounts", "platform", "atlantis", 1.0),
 ]
+# Terraform and AWS provider versions: these repos stay on Terraform 1.5 (with an older
+# provider); acme/network-core upgrades in UPGRADE_WEEK; Atlantis prints no version.
+OLD_TERRAFORM = {"acme/shared-iam", "acme/ledger-db", "acme/fraud-pipeline-infra",
+                 "acme/warehouse-tf", "acme/okta-terraform", "acme/edge-lambdas",
+                 "acme/network-core", "acme/status-page"}
+UPGRADE = ("acme/network-core", 5)
+VERSIONS = {"old": ("1.5.7", "5.31.0"), "new": ("1.9.8", "5.82.2")}
+# A storm: one entry hitting many repos within minutes (an org credential expired).
+STORM_AT = datetime(2026, 11, 18, 6, 5, tzinfo=UTC)  # nightly drift checks
+STORM_REPOS = 14
+WEEK = 7 * 86400.0
 BUSY = ["acme/infra-live", "acme/payments-infra", "acme/data-platform-infra", "acme/platform-eks"]
 WEEKLY_LOCK_PERMISSION = ["acme/infra-live", "acme/payments-infra", "acme/kafka-clusters"]
 
@@ -120,6 +131,10 @@ class Entry:
     patterns: list[re.Pattern[str]]
     dead_end_signals: list[tuple[re.Pattern[str], int]]
     examples: list[str] = field(default_factory=list)
+    family: str | None = None
+    # per dead_end_signal: the signal as tfpulse stores it (its dead end's action, else the
+    # regex) and the KB's claimed fail_rate of that dead end
+    signal_names: list[tuple[str, float | None]] = field(default_factory=list)
 
 
 def normalized(text: str) -> str:
@@ -153,10 +168,17 @@ def load_kb(kb_dir: Path) -> list[Entry]:
             continue
         where = str(path.relative_to(kb_dir.parent))
         patterns = [compile_re2(p["regex"], where) for p in doc.get("patterns") or []]
+        raw_signals = doc.get("dead_end_signals") or []
         signals = [
-            (compile_re2(sig["regex"], where), int(sig.get("dead_end", 0)))
-            for sig in doc.get("dead_end_signals") or []
+            (compile_re2(sig["regex"], where), int(sig.get("dead_end", 0))) for sig in raw_signals
         ]
+        dead_ends = doc.get("dead_ends") or []
+        names = []
+        for sig in raw_signals:
+            de = dead_ends[int(sig.get("dead_end", 0))] if dead_ends else {}
+            rate = de.get("fail_rate")
+            names.append((str(de.get("action", "")) or sig["regex"],
+                          float(rate) if rate is not None else None))
         entries.append(
             Entry(
                 kb_id=doc["id"],
@@ -167,6 +189,8 @@ def load_kb(kb_dir: Path) -> list[Entry]:
             )
         )
         entries[-1].examples = [ex["text"] for ex in doc.get("examples") or [] if ex.get("text")]
+        entries[-1].family = doc.get("family")
+        entries[-1].signal_names = [n for n, (p, _) in zip(names, signals, strict=True) if p]
     return entries
 
 
@@ -176,11 +200,16 @@ def matching(entries: list[Entry], text: str) -> list[Entry]:
 
 
 def usable_examples(entry: Entry, entries: list[Entry]) -> list[str]:
-    """Examples that are one whole Terraform diagnostic and that this entry wins outright."""
+    """Examples that are one whole Terraform diagnostic and that this entry wins outright,
+    and whose text shows no dead end (Terraform's own `run terraform init -reconfigure`
+    advice would count as one being tried)."""
+    signals = [p for e in entries for p, _ in e.dead_end_signals]
     keep = []
     for text in entry.examples:
         if len(ERROR_LINE.findall(text)) != 1:
             continue  # a fragment without "Error:", or several diagnostics in one example
+        if any(p.search(line) for p in signals for line in text.split("\n")):
+            continue
         hits = matching(entries, text)
         if entry in hits and all(e.priority < entry.priority for e in hits if e is not entry):
             keep.append(text.rstrip("\n"))
@@ -201,6 +230,8 @@ class Run:
     failure: str | None = None  # kb_id, or "unclassified"
     fail_attempts: int = 1  # 1: no retry; 2: retried and failed again; 0: retried, passed
     twice: bool = False  # the job prints the same error twice
+    env: str = "prod"  # Atlantis: the workspace dir in its job names
+    dead_end: str | None = None  # a dead end this run tries in its plan (and fails)
 
 
 def week_of(t: datetime) -> int:
@@ -228,7 +259,8 @@ def make_runs(rng: random.Random) -> list[Run]:
                 else:
                     prs[repo] += 1
                     run_id = f"{repo.split('/')[1]}-pr{300 + prs[repo] // 3}-{prs[repo] % 3 + 1}"
-                runs.append(Run(repo, team, provider, run_id, start, rng.random() < 0.35))
+                runs.append(Run(repo, team, provider, run_id, start, rng.random() < 0.35,
+                                env=rng.choice(["prod", "staging"])))
     runs.sort(key=lambda r: (r.start, r.repo))
     return runs
 
@@ -296,7 +328,7 @@ def weekly_plan(role: str, rng: random.Random) -> dict[tuple[str, int], int]:
                 plan[(rng.choice(chosen), week)] = rng.randint(1, 2)
     else:
         weeks = {
-            "regressed": [1, 2, 3, 7, 8],
+            "regressed": [1, 2, 3, 8],
             "new": [8],
             "gone-quiet": [1, 2, 3, 4],
             "chronic-low": [w for w in range(1, WEEKS + 1) if rng.random() < 0.4],
@@ -326,6 +358,42 @@ def schedule(runs: list[Run], entries: list[Entry], rng: random.Random) -> dict[
         run.failure = "unclassified"
         run.fail_attempts = 1
     return roles
+
+
+def add_scenarios(runs: list[Run], entries: list[Entry], roles: dict[str, str],
+                  rng: random.Random) -> list[Run]:
+    """Situations the truth names: a storm, and dead ends tried after a failure that fail."""
+    by_role = {role: kb_id for kb_id, role in sorted(roles.items())}
+    extra: list[Run] = []
+    storm = by_role.get("credentials")
+    if storm:
+        chosen = sorted(rng.sample([r for r in REPOS if r[2] != "atlantis"], STORM_REPOS))
+        t = STORM_AT
+        for i, (repo, team, provider, _busy) in enumerate(chosen):
+            t += timedelta(seconds=rng.randint(20, 100))
+            run_id = str((11_299_000_000 if provider == "github_actions" else 1_499_000_000) + i)
+            extra.append(Run(repo, team, provider, run_id, t, False, storm, 1))
+    lock = by_role.get("weekly-lock-permission")
+    signals = {e.kb_id: e for e in entries}.get(lock or "")
+    if lock and signals:
+        failed = [r for r in runs if r.failure == lock and r.fail_attempts == 1
+                  and r.provider != "atlantis" and not r.twice]
+        commands = [c for c in DEAD_END_COMMANDS
+                    if any(p.search(c) for p, _ in signals.dead_end_signals)]
+        for run in rng.sample(failed, min(4, len(failed))):
+            start = run.start + timedelta(minutes=rng.randint(30, 50))
+            extra.append(Run(run.repo, run.team, run.provider, str(int(run.run_id) + 1), start,
+                             False, lock, 1, dead_end=rng.choice(commands)))
+    return sorted(runs + extra, key=lambda r: (r.start, r.repo))
+
+
+def versions_of(run: Run) -> tuple[str, str] | None:
+    """(Terraform, hashicorp/aws) versions the run's jobs print; None: Atlantis prints none."""
+    if run.provider == "atlantis":
+        return None
+    old = run.repo in OLD_TERRAFORM and not (
+        run.repo == UPGRADE[0] and week_of(run.start) >= UPGRADE[1])
+    return VERSIONS["old" if old else "new"]
 
 
 # -- rendering: Terraform output in each CI's format -------------------------------------
@@ -466,6 +534,20 @@ class Seen:
     last: float
 
 
+@dataclass(frozen=True)
+class Execution:
+    """One job run attempt as its job_end event tells it."""
+
+    repo: str
+    pipeline: str
+    job: str
+    run_id: str
+    attempt: int
+    status: str
+    end: float
+    versions: tuple[str, str] | None
+
+
 @dataclass
 class Stream:
     """Collects events and the ground truth as the jobs are rendered."""
@@ -481,6 +563,9 @@ class Stream:
     dead_ends: list[dict[str, object]] = field(default_factory=list)
     seen: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     seq: int = 0
+    # every job as it ended: key -> (repo, pipeline, job, run_id, attempt, status, end, versions)
+    executions: dict[str, Execution] = field(default_factory=dict)
+    occurrences: list[tuple[str, str, float]] = field(default_factory=list)  # kb_id, job, ts
 
     def emit(
         self,
@@ -517,6 +602,9 @@ class Stream:
                 last = ts
         end = dict(base, type="job_end", status=status, timestamp=rfc3339(last + 0.5))
         self.events.append((last + 0.5, self.seq, number + 1, end))
+        key = f"{run.repo}|{run.run_id}|{attempt}|{job}"
+        self.executions[key] = Execution(run.repo, pipeline, job, run.run_id, attempt, status,
+                                         ms(last + 0.5), versions_of(run))
 
     def decorate(self, provider: str, ts: float, line: str) -> str:
         if provider == "github_actions":
@@ -532,6 +620,7 @@ class Stream:
         if key in seen.jobs:  # the same error again in one job: counts once
             return
         seen.jobs.add(key)
+        self.occurrences.append((kb_id, key, ts))
         seen.first, seen.last = min(seen.first, ts), max(seen.last, ts)
         self.per_repo[(kb_id, run.repo)] += 1
         self.seen[run.repo].add(kb_id)
@@ -581,12 +670,16 @@ class JobLog:
         self.step([ln.format(t=int(self.t) + 1) for ln in lines], 1)
 
 
-def job_header(log: JobLog, provider: str, job: str, command: str) -> None:
-    """What the CI prints before Terraform's own output: set-up, init, the command."""
-    init = terraform_init(log.rng, "5.82.2")
+def job_header(log: JobLog, run: Run, job: str, command: str) -> None:
+    """What the CI prints before Terraform's own output: set-up, version, init, the command."""
+    provider, versions = run.provider, versions_of(run)
+    tf, aws = versions or VERSIONS["new"]
+    init = terraform_init(log.rng, aws)
+    version = [f"Terraform v{tf}", "on linux_amd64"]
     if provider == "github_actions":
-        setup = ["##[group]Run hashicorp/setup-terraform@v3", "with:", "  terraform_version: 1.9.8"]
+        setup = ["##[group]Run hashicorp/setup-terraform@v3", "with:", f"  terraform_version: {tf}"]
         log.step([*setup, "##[endgroup]"], 2)
+        log.step(["##[group]Run terraform version", *version, "##[endgroup]"], 1)
         log.step(["##[group]Run terraform init -input=false"], 1)
         log.step(init[:5], 3)
         log.step([*init[5:], "##[endgroup]"], 4)
@@ -604,6 +697,8 @@ def job_header(log: JobLog, provider: str, job: str, command: str) -> None:
         log.step(
             [
                 f"section_start:{gl + 4}:step_script\r\x1b[0K{GITLAB_STEP}",
+                "\x1b[32;1m$ terraform version\x1b[0;m",
+                *version,
                 "\x1b[32;1m$ terraform init -input=false\x1b[0;m",
             ],
             2,
@@ -626,17 +721,17 @@ def render_run(stream: Stream, run: Run, attempt: int, fails: bool) -> None:
     if fails:
         fail_job = "apply" if run.apply and lock_like and rng.random() < 0.5 else "plan"
     for job in ["plan", "apply"] if run.apply else ["plan"]:
-        name = {"gitlab": f"tf:{job}", "atlantis": f"{job} live/{rng.choice(['prod', 'staging'])}"}
+        name = {"gitlab": f"tf:{job}", "atlantis": f"{job} live/{run.env}"}
         name_ = name.get(run.provider, job)
         log = JobLog(rng, ms(t))
         command = f"terraform {job} -input=false" + (" -out=tfplan" if job == "plan" else " tfplan")
-        dead_end = None
-        if job == "plan" and not fails and rng.random() < 0.06:
+        dead_end = run.dead_end if job == "plan" else None
+        if job == "plan" and not fails and run.provider != "atlantis" and rng.random() < 0.06:
             dead_end = pick_dead_end(stream, run.repo, rng)
-            command = dead_end or command
-        job_header(log, run.provider, job, command)
-        if dead_end:
-            stream.dead_ends.append(dead_end_truth(stream, run, attempt, name_, dead_end))
+        command = dead_end or command
+        job_header(log, run, job, command)
+        if dead_end:  # Atlantis prints no command: its runs never try one here
+            stream.dead_ends.append(dead_end_truth(stream, run, attempt, name_, dead_end, log.t))
         if fail_job == job:
             job_failure(stream, log, run, attempt, name_, command, lock_like)
             stream.emit(run, attempt, name_, log.pieces, "failure", PIPELINES[run.provider])
@@ -670,8 +765,10 @@ def job_failure(
 
 
 def as_printed(text: str, provider: str, rng: random.Random) -> list[str]:
-    """Examples keep their own frame; bare ones get Terraform's (Atlantis: sometimes not)."""
-    if any(ch in text for ch in "╷│╵") or (provider == "atlantis" and rng.random() < 0.3):
+    """Examples keep their own frame; bare ones get Terraform's (Atlantis: sometimes not,
+    when the text has no blank line: an unframed diagnostic ends at one, for tfpulse)."""
+    bare_ok = provider == "atlantis" and "\n\n" not in text.strip()
+    if any(ch in text for ch in "╷│╵") or (bare_ok and rng.random() < 0.3):
         return text.split("\n")
     return framed(text)
 
@@ -715,7 +812,7 @@ def signals_for(stream: Stream, repo: str, command: str) -> list[tuple[str, int]
 
 
 def dead_end_truth(
-    stream: Stream, run: Run, attempt: int, job: str, command: str
+    stream: Stream, run: Run, attempt: int, job: str, command: str, ts: float
 ) -> dict[str, object]:
     return {
         "repo": run.repo,
@@ -723,8 +820,178 @@ def dead_end_truth(
         "run_attempt": attempt,
         "job": job,
         "command": command,
+        "at_epoch": ts,
         "signals": [list(s) for s in signals_for(stream, run.repo, command)],
     }
+
+
+# -- truth of what happened next, versions, lifecycle, incidents --------------------------
+# The same definitions as docs/design.md ("What happened next"), written again here so
+# that the truth does not come from the code it checks.
+
+
+def p90(values: list[float]) -> float:
+    """Nearest rank: the smallest value with at least 90% of the values at or below it."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-9 * len(ordered) // 10) - 1)]
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+@dataclass(frozen=True)
+class Next:
+    """What followed one occurrence's job (same repo, pipeline and job)."""
+
+    has_next: bool
+    green: bool  # the next job (attempt or run) passed
+    retry: bool  # ... and it was the next run_attempt of the same run
+    ttg: float | None  # seconds from this job's end to the end of the next green one
+    recurred: bool  # the entry again in the same repo, in another run, within a week
+
+
+def summary(rows: list[Next]) -> dict[str, Any]:
+    ttgs = [r.ttg for r in rows if r.ttg is not None]
+    n = len(rows)
+    return {
+        "occurrences": n,
+        "with_next": sum(r.has_next for r in rows),
+        "next_green": sum(r.green for r in rows),
+        "retry_resolved": sum(r.retry for r in rows),
+        "recurred_7d": sum(r.recurred for r in rows),
+        "reached_green": len(ttgs),
+        "ttg_median": median(ttgs) if ttgs else None,
+        "ttg_p90": p90(ttgs) if ttgs else None,
+        "retry_share": sum(r.retry for r in rows) / n,
+        "recurred_share": sum(r.recurred for r in rows) / n,
+    }
+
+
+def next_truth(stream: Stream) -> dict[str, Any]:
+    groups: dict[tuple[str, str, str], list[Execution]] = defaultdict(list)
+    for ex in stream.executions.values():
+        groups[(ex.repo, ex.pipeline, ex.job)].append(ex)
+    for group in groups.values():
+        group.sort(key=lambda e: (e.end, e.run_id, e.attempt))
+    runs_of: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
+    for kb_id, key, ts in stream.occurrences:
+        ex = stream.executions[key]
+        runs_of[(kb_id, ex.repo)].append((ts, ex.run_id))
+    per: list[list[Any]] = []
+    by_entry: dict[str, list[Next]] = defaultdict(list)
+    by_family: dict[str, list[Next]] = defaultdict(list)
+    for kb_id, key, ts in sorted(stream.occurrences, key=lambda o: (o[1], o[0])):
+        ex = stream.executions[key]
+        later = [g for g in groups[(ex.repo, ex.pipeline, ex.job)] if g.end > ex.end]
+        nxt = later[0] if later else None
+        green = nxt is not None and nxt.status == "success"
+        retry = nxt is not None and green and (nxt.run_id, nxt.attempt) == (
+            ex.run_id, ex.attempt + 1)
+        ttg = next((round(g.end - ex.end, 3) for g in later if g.status == "success"), None)
+        recurred = any(run != ex.run_id and ts < t <= ts + WEEK
+                       for t, run in runs_of[(kb_id, ex.repo)])
+        fact = Next(nxt is not None, green, retry, ttg, recurred)
+        by_entry[kb_id].append(fact)
+        family = stream.entries[kb_id].family
+        if family:
+            by_family[family].append(fact)
+        per.append([ex.repo, ex.run_id, ex.attempt, ex.job, kb_id,
+                    None if nxt is None else green,
+                    None if nxt is None else round(nxt.end - ex.end, 3), retry])
+    return {
+        "per_entry": {k: summary(v) for k, v in sorted(by_entry.items())},
+        "per_family": {k: summary(v) for k, v in sorted(by_family.items())},
+        "occurrences": per,  # [repo, run_id, attempt, job, kb_id, next green, after s, retry]
+    }
+
+
+def dead_end_truth_observed(stream: Stream) -> dict[str, Any]:
+    """Per (kb_id, dead end): attempts, and how many the entry came back after (same repo,
+    at or after the attempt, within a week): the observed fail_rate."""
+    times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for kb_id, key, ts in stream.occurrences:
+        times[(kb_id, stream.executions[key].repo)].append(ts)
+    seen: set[tuple[str, str, str]] = set()
+    out: dict[str, dict[str, Any]] = {}
+    for d in stream.dead_ends:
+        key = f"{d['repo']}|{d['run_id']}|{d['run_attempt']}|{d['job']}"
+        at = float(d["at_epoch"])  # type: ignore[arg-type]
+        for kb_id, idx in d["signals"]:  # type: ignore[attr-defined]
+            entry = stream.entries[kb_id]
+            name, claimed = entry.signal_names[
+                [i for _, i in entry.dead_end_signals].index(idx)]
+            if (key, kb_id, name) in seen:
+                continue
+            seen.add((key, kb_id, name))
+            back = any(at <= t <= at + WEEK for t in times[(kb_id, str(d["repo"]))])
+            row = out.setdefault(f"{kb_id}|{name}", {
+                "kb_id": kb_id, "dead_end": name, "claimed_fail_rate": claimed,
+                "attempts": 0, "came_back": 0})
+            row["attempts"] += 1
+            row["came_back"] += int(back)
+    for row in out.values():
+        row["observed_fail_rate"] = row["came_back"] / row["attempts"]
+    return dict(sorted(out.items()))
+
+
+def lifecycle_at(times: list[float], now: float, weeks: int = 8, chronic: int = 4) -> str | None:
+    """new, regressed, chronic, dormant or None: docs/design.md "Lifecycle of an entry"."""
+    ages = {int((now - t) // WEEK) for t in times if t <= now}
+    if not ages:
+        return None
+    if max(ages) == 0:
+        return "new"
+    if 0 in ages and 1 not in ages and 2 not in ages:
+        return "regressed"
+    if 0 not in ages and 1 not in ages:
+        return "dormant"
+    return "chronic" if len({a for a in ages if a < weeks}) >= chronic else None
+
+
+def version_truth(stream: Stream) -> dict[str, Any]:
+    per_entry: dict[str, Counter[str]] = defaultdict(Counter)
+    tf_total: Counter[str] = Counter()
+    aws_total: Counter[str] = Counter()
+    for kb_id, key, _ts in stream.occurrences:
+        versions = stream.executions[key].versions
+        tf = versions[0] if versions else "unknown"
+        per_entry[kb_id][tf] += 1
+        tf_total[tf] += 1
+        aws_total[versions[1] if versions else "unknown"] += 1
+    known = {v for c in per_entry.values() for v in c if v != "unknown"}
+    newest = max(known, key=lambda v: tuple(int(x) for x in v.split(".")))
+    only_old = sorted(k for k, c in per_entry.items()
+                      if {v for v in c if v != "unknown"} and newest not in c)
+    return {
+        "terraform": dict(sorted(tf_total.items())),
+        "hashicorp/aws": dict(sorted(aws_total.items())),
+        "per_entry": {k: dict(sorted(c.items())) for k, c in sorted(per_entry.items())},
+        "newest_terraform": newest,
+        "only_old_versions": only_old,
+    }
+
+
+def incident_truth(stream: Stream, storm: str | None) -> list[dict[str, Any]]:
+    if storm is None:
+        return []
+    lo, hi = STORM_AT.timestamp(), STORM_AT.timestamp() + 3600
+    hits = [(ts, key.split("|")[0]) for kb_id, key, ts in stream.occurrences
+            if kb_id == storm and lo <= ts <= hi]
+    near = [ts for kb_id, _key, ts in stream.occurrences
+            if kb_id == storm and lo - 2 * 3600 <= ts <= hi + 2 * 3600]
+    assert len(near) == len(hits), "another occurrence of the storm's entry falls near it"
+    return [{
+        "kb_id": storm,
+        "repos": sorted({repo for _, repo in hits}),
+        "occurrences": len(hits),
+        "start": rfc3339(min(t for t, _ in hits)),
+        "end": rfc3339(max(t for t, _ in hits)),
+        "start_epoch": min(t for t, _ in hits),
+        "end_epoch": max(t for t, _ in hits),
+    }]
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -743,6 +1010,7 @@ def build(kb_dir: Path, seed: int) -> tuple[list[dict[str, object]], dict[str, A
     assert warnings_ok, "a WARNINGS text matches a KB entry: change it"
     runs = make_runs(rng)
     roles = schedule(runs, injectable, rng)
+    runs = add_scenarios(runs, injectable, roles, rng)
     stream = Stream({e.kb_id: e for e in entries}, rng, examples=examples, unknown=unknown)
     for run in runs:
         if run.failure is None:
@@ -753,14 +1021,19 @@ def build(kb_dir: Path, seed: int) -> tuple[list[dict[str, object]], dict[str, A
             render_run(stream, run, 1, True)
             render_run(stream, run, 2, run.fail_attempts == 2)
     stream.events.sort(key=lambda e: (e[0], e[1], e[2]))
-    truth = make_truth(stream, roles, skipped, seed, kb_dir, len(runs))
+    storm = next((k for k, r in sorted(roles.items()) if r == "credentials"), None)
+    truth = make_truth(stream, roles, skipped, seed, kb_dir, len(runs), storm)
     return [e[3] for e in stream.events], truth
 
 
 def make_truth(
-    stream: Stream, roles: dict[str, str], skipped: list[str], seed: int, kb_dir: Path, runs: int
+    stream: Stream, roles: dict[str, str], skipped: list[str], seed: int, kb_dir: Path, runs: int,
+    storm: str | None,
 ) -> dict[str, Any]:
     entries: dict[str, dict[str, Any]] = {}
+    seen_times: dict[str, list[float]] = defaultdict(list)
+    for kb_id, _key, ts in stream.occurrences:
+        seen_times[kb_id].append(ts)
     for kb_id in sorted(stream.truth):
         seen = stream.truth[kb_id]
         entries[kb_id] = {
@@ -770,6 +1043,8 @@ def make_truth(
             "first_seen_epoch": seen.first,
             "last_seen_epoch": seen.last,
             "role": roles.get(kb_id),
+            "family": stream.entries[kb_id].family,
+            "lifecycle": lifecycle_at(sorted(seen_times[kb_id]), END.timestamp()),
             "per_repo": {repo: n for (k, repo), n in sorted(stream.per_repo.items()) if k == kb_id},
         }
     dead_end_counts: Counter[str] = Counter()
@@ -788,7 +1063,17 @@ def make_truth(
         "dead_end_commands": {
             "per_kb_id": dict(sorted(dead_end_counts.items())),
             "jobs": stream.dead_ends,
+            "observed": dead_end_truth_observed(stream),
         },
+        "jobs": {
+            "total": len(stream.executions),
+            "success": sum(e.status == "success" for e in stream.executions.values()),
+            "failure": sum(e.status == "failure" for e in stream.executions.values()),
+        },
+        "next": next_truth(stream),
+        "versions": version_truth(stream),
+        "incidents": incident_truth(stream, storm),
+        "lifecycle_as_of": rfc3339(END.timestamp()),
         "kb_entries_not_injected": skipped,
         "teams": {repo: team for repo, team, _, _ in REPOS},
     }

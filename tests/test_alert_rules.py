@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from worker.report.incidents import STORM_RULE
+
 pytestmark = pytest.mark.prometheus
 
 PROM_DIR = Path(__file__).resolve().parent.parent / "dashboards" / "prometheus"
 RULES = PROM_DIR / "alerts.yml"
 RULE_TESTS = PROM_DIR / "alerts_test.yml"
+STORM_TESTS = PROM_DIR / "storms_test.yml"  # groups tfpulse-storms and tfpulse-lifecycle
 CONFIG = PROM_DIR / "prometheus.yml"
 
 
@@ -51,7 +54,7 @@ def test_check_prometheus_config() -> None:
 
 
 def test_rule_unit_tests() -> None:
-    assert_ok(promtool("test", "rules", RULE_TESTS.name))
+    assert_ok(promtool("test", "rules", RULE_TESTS.name, STORM_TESTS.name))
 
 
 def test_every_alert_has_metadata() -> None:
@@ -61,7 +64,9 @@ def test_every_alert_has_metadata() -> None:
             if "alert" not in rule:
                 continue
             name = rule["alert"]
-            assert rule.get("labels", {}).get("severity") in ("critical", "warning", "info"), name
+            # "none": an inhibition source only, routed to no receiver (test_alertmanager.py).
+            assert rule.get("labels", {}).get("severity") in ("critical", "warning", "info",
+                                                              "none"), name
             for key in ("summary", "description", "runbook_url"):
                 assert rule.get("annotations", {}).get(key), f"{name}: no {key} annotation"
             assert "for" in rule, f"{name}: no `for:`"
@@ -71,12 +76,36 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
     """promtool only checks the cases that exist; make sure none is missing."""
     fires: set[str] = set()
     quiet: set[str] = set()
-    for group in yaml.safe_load(RULE_TESTS.read_text())["tests"]:
-        for case in group.get("alert_rule_test", []):
-            (fires if case.get("exp_alerts") else quiet).add(case["alertname"])
+    for path in (RULE_TESTS, STORM_TESTS):
+        for group in yaml.safe_load(path.read_text())["tests"]:
+            for case in group.get("alert_rule_test", []):
+                (fires if case.get("exp_alerts") else quiet).add(case["alertname"])
     expected = alert_names()
     assert expected == {"RecurringStateLockError", "RecurringPermissionError",
                         "NewFailureSignature", "UnclassifiedShareHigh", "ConsumerLagHigh",
-                        "TfpulseWorkerDown", "TfpulseWorkerFailing", "DeadEndAttempted"}
+                        "TfpulseWorkerDown", "TfpulseWorkerFailing", "DeadEndAttempted",
+                        "FailureStorm", "FailureStormMember", "EntryRegressed"}
     assert expected - fires == set(), "alerts without a test that fires them"
     assert expected - quiet == set(), "alerts without a test where they stay quiet"
+
+
+def rules_of(group_name: str) -> dict[str, dict[str, object]]:
+    [group] = [g for g in yaml.safe_load(RULES.read_text())["groups"] if g["name"] == group_name]
+    return {rule.get("record") or rule["alert"]: rule for rule in group["rules"]}
+
+
+def test_the_storm_alert_uses_the_reports_storm_rule() -> None:
+    """The storm rule is defined once (worker/report/incidents.py STORM_RULE); the alert
+    rules restate its window and repo count, and must say the same."""
+    minutes = int(STORM_RULE.window.total_seconds() // 60)
+    rules = rules_of("tfpulse-storms")
+    per_repo = rules[f"kb_id_repo:tfpulse_failures:increase{minutes}m"]["expr"]
+    assert str(per_repo).count(f"[{minutes}m]") == 1 and str(per_repo).count(f"offset {minutes}m") == 2
+    repos = f"kb_id:tfpulse_failure_repos:count{minutes}m"
+    assert f">= {STORM_RULE.min_repos})" in str(rules["FailureStorm"]["expr"])
+    assert f"{repos} >= {STORM_RULE.min_repos})" in str(rules[f"kb_id_repo:tfpulse_storm_member:{minutes}m"]["expr"])
+    # Overlapping windows are one incident: the alert keeps firing for one window.
+    assert rules["FailureStorm"]["keep_firing_for"] == f"{minutes}m"
+    assert rules["FailureStorm"]["for"] == "0m"
+    text = f"{STORM_RULE.min_repos} or more repos within {minutes} minutes"
+    assert text in str(rules["FailureStormMember"]["annotations"]["description"])

@@ -20,7 +20,8 @@ def test_json_output_is_the_design_shape(tmp_path: Path, capsys) -> None:
     assert main(["classify", "--format", "json", str(log)]) == 1
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     design = {"kb_id", "tags", "category", "fields", "line", "text"}
-    extra = {"file", "family", "title", "status", "root_cause", "workarounds", "dead_ends"}
+    extra = {"file", "family", "title", "status", "root_cause", "workarounds", "dead_ends",
+             "versions", "version_advice"}
     assert [set(r) for r in rows] == [design | extra] * 2
     assert {r["file"] for r in rows} == {str(log)}
     known, unknown = rows

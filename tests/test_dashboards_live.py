@@ -43,7 +43,10 @@ from tests import prometheus_server
 from tests.conftest_postgres import fresh_database
 from tests.prometheus_server import PrometheusServer
 from worker.knowledge.loader import load_kb
+from worker.metrics.collector import LifecycleCollector
+from worker.report.incidents import STORM_RULE
 from worker.sources.replay import BATCH_EVENTS  # the replay writes and counts per batch
+from worker.store.store import open_store
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.postgres]
 
@@ -98,6 +101,14 @@ MUST_BE_POSITIVE = {
     ("tfpulse-permissions-locks", "Lock errors by team"),
     ("tfpulse-permissions-locks", "Lock errors per entry and repo"),
     ("tfpulse-permissions-locks", "Known dead ends tried"),
+    # The replay puts the whole sample into Prometheus within minutes: as Prometheus sees
+    # it, every entry of 5 or more repos storms (test_storms_as_prometheus_sees_the_replay).
+    ("tfpulse-overview", "Storms in progress"),
+    ("tfpulse-overview", "Repos in a storm"),
+    ("tfpulse-overview", "Repos per entry (15m)"),
+    # Every entry seen has a state (old ones: dormant).
+    ("tfpulse-overview", "Entries per lifecycle state"),
+    ("tfpulse-overview", "Entry lifecycle"),
 }
 
 SAMPLE_START = datetime.fromisoformat(TRUTH["window"]["start"].replace("Z", "+00:00"))
@@ -277,13 +288,16 @@ def live(live_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         assert worker.done.is_set(), f"worker exited {proc.returncode}:\n{diag()}"
 
         # Enough scrapes for the windows, and one after the last batch with fresh store
-        # gauges (the store collector caches for 5 s): every classified occurrence counted.
+        # gauges (the store collector caches for 5 s, the lifecycle one for 30 s): every
+        # classified occurrence counted, every entry seen with a lifecycle.
         scrapes = 'sum(sum_over_time(up{job="tfpulse"}[1h]))'
         want = TRUTH["occurrences_total"]
         _wait(f"{MIN_SCRAPES} scrapes, all {events} events and {want} occurrences",
               lambda: scraped(scrapes, MIN_SCRAPES)
               and prom.scalar("sum(tfpulse_events_total)") == events
-              and prom.scalar("sum(tfpulse_failure_occurrences)") == want,
+              and prom.scalar("sum(tfpulse_failure_occurrences)") == want
+              and prom.scalar("count(max by (kb_id) (tfpulse_entry_lifecycle))")
+              == len(TRUTH["entries"]),
               SETTLE_TIMEOUT, 0.5, diag)
         live = Live(prom, engine, started)
         yield live
@@ -463,6 +477,83 @@ def test_lock_and_permission_rules_count_the_occurrences_tags(live: Live) -> Non
         earned += sum(n for (kb_id, _), n in want.items() if not kb.get(kb_id).has_tag(tag))
         live.results[record] = f"{len(want)} series, {sum(want.values()):.0f} job runs"
     assert earned > 0, "no occurrence in the sample earned its tag by a tag rule"
+
+
+def test_storms_as_prometheus_sees_the_replay(live: Live) -> None:
+    """The storm rules at processing time. The replay counts the sample's eight weeks
+    within a few minutes of the test's start, well inside the rules' 15-minute window, so
+    Prometheus sees every entry that failed in at least STORM_RULE.min_repos repos as a
+    storm: the storm panels, the recording rules and the FailureStorm alert (its `repos`
+    annotation expanded by a real Prometheus) name exactly those entries and repos of the
+    store. (The report's incidents use event times: tests/test_incidents.py.)"""
+    window = STORM_RULE.window.total_seconds()
+    assert time.time() - live.started < window, "the test ran past the storm window"
+    repos: dict[str, set[str]] = {}
+    for kb_id, repo in _run_sql(live, "SELECT DISTINCT kb_id, repo FROM occurrences "
+                                      "WHERE kb_id IS NOT NULL"):
+        repos.setdefault(kb_id, set()).add(repo)
+    want = {kb_id: r for kb_id, r in repos.items() if len(r) >= STORM_RULE.min_repos}
+    assert want and len(want) < len(repos)
+
+    def storms() -> dict[str, str]:
+        alerts = live.prom.api("alerts")["data"]["alerts"]
+        return {a["labels"]["kb_id"]: a["annotations"]["repos"] for a in alerts
+                if a["labels"]["alertname"] == "FailureStorm" and a["state"] == "firing"}
+
+    expected = {kb_id: ", ".join(sorted(r)) for kb_id, r in want.items()}
+    _wait("FailureStorm to fire for the store's entries of 5+ repos",
+          lambda: storms() == expected, 15, 0.5, lambda: f"{storms()}\n!=\n{expected}")
+
+    def instant(title: str) -> list[dict[str, Any]]:
+        [t] = [t for t in PROMQL if t.panel == title]
+        body = live.prom.query(promql(t.query))
+        assert body["status"] == "success", body
+        return list(body["data"]["result"])
+
+    assert _by(instant("Storms in progress"), "kb_id") == {
+        (kb_id,): float(len(r)) for kb_id, r in want.items()}
+    assert set(_by(instant("Repos in a storm"), "kb_id", "repo")) == {
+        (kb_id, repo) for kb_id, r in want.items() for repo in r}
+    # The quiet ones are not storms, but their repos are counted all the same.
+    counted = _by(live.prom.query("kb_id:tfpulse_failure_repos:count15m")["data"]["result"], "kb_id")
+    assert counted == {(kb_id,): float(len(r)) for kb_id, r in repos.items()}
+    live.results["FailureStorm"] = f"{len(want)} of {len(repos)} entries (5+ repos)"
+
+
+def test_lifecycle_panels_and_the_regressed_alert_follow_the_truth(live: Live) -> None:
+    """The replay's lifecycle gauge is as of the sample's last event, whatever today's
+    date: the lifecycle panels show each entry's state as the store gives it at that time
+    (worker.core.lifecycle through the collector), with titles, and EntryRegressed is pending
+    (for: 2m) or firing for exactly the regressed entries."""
+    store = open_store(live.engine.url.render_as_string(hide_password=False))
+    try:
+        latest = max(t.last_seen.timestamp() for t in store.totals())
+        states = LifecycleCollector(store, clock=lambda: latest, cache_seconds=0).states()
+    finally:
+        store.close()
+    want = {kb_id: state for kb_id, state in states.items() if state}
+    assert "regressed" in want.values() and len(want) > len(TRUTH["entries"]) / 2
+
+    def instant(title: str) -> list[dict[str, Any]]:
+        [t] = [t for t in PROMQL if t.panel == title]
+        body = live.prom.query(promql(t.query))
+        assert body["status"] == "success", body
+        return list(body["data"]["result"])
+
+    table = instant("Entry lifecycle")
+    assert {s["metric"]["kb_id"]: s["metric"]["state"] for s in table} == want
+    assert all(s["metric"].get("title") for s in table)
+    counts = {s["metric"]["state"]: float(s["value"][1]) for s in instant("Entries per lifecycle state")}
+    assert counts == {state: float(list(want.values()).count(state)) for state in set(want.values())}
+    regressed = {kb_id for kb_id, state in want.items() if state == "regressed"}
+
+    def alerted() -> set[str]:
+        return {a["labels"]["kb_id"] for a in live.prom.api("alerts")["data"]["alerts"]
+                if a["labels"]["alertname"] == "EntryRegressed"}
+
+    _wait("EntryRegressed for every regressed entry", lambda: alerted() == regressed, 15, 0.5,
+          lambda: f"{sorted(alerted())}\n!=\n{sorted(regressed)}")
+    live.results["EntryRegressed"] = f"{len(regressed)} entries pending or firing"
 
 
 # ---------------------------------------------------------------------- SQL panels

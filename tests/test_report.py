@@ -494,20 +494,24 @@ def test_markdown(report):
     assert f"`{GSA}` (gcp):\n\n```sh\ngcloud iam roles create tfpulseCi" in md
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == [
-        "## Summary", "## Fix these first", "## Occurrences per week", "## Trend per KB entry",
+        "## Summary", "## Fix these first", "## Incidents", "## Occurrences per week", "## Trend per KB entry",
         "## New, regressed, chronic and gone quiet", "## Top recurring permission errors",
         "## Least-privilege suggestions", "## State-lock errors per repo",
         "## Top unclassified templates", "## By family", "## By repo", "## By team",
-        "## Dead-end attempts",
+        "## Dead-end attempts", "## What happened next", "## What happened next, by family",
+        "## Dead ends: claimed and observed fail rate", "## Failures per Terraform version",
+        "## Entries seen only on old versions",
         "## Entries seen: root cause and best workaround"]
 
 
 def test_csv(report, tmp_path):
     paths = write_csv(report, tmp_path / "out")
     assert [p.name for p in paths] == [
-        "summary.csv", "fix_first.csv", "weekly_totals.csv", "trend.csv", "weekly.csv", "lifecycle.csv",
+        "summary.csv", "fix_first.csv", "incidents.csv", "weekly_totals.csv", "trend.csv", "weekly.csv", "lifecycle.csv",
         "permissions.csv", "least_privilege.csv", "state_locks.csv", "unclassified.csv",
-        "by_family.csv", "by_repo.csv", "by_team.csv", "dead_ends.csv", "entries.csv"]
+        "by_family.csv", "by_repo.csv", "by_team.csv", "dead_ends.csv", "what_next.csv",
+        "what_next_family.csv", "dead_ends_observed.csv", "versions.csv", "old_versions.csv",
+        "entries.csv"]
     text = {p.stem: p.read_text() for p in paths}
     assert text["summary"] == (
         "metric,value\noccurrences,23\nclassified,19\nunclassified,4\nunclassified_pct,17.4\n"

@@ -130,6 +130,19 @@ class DeadEndAttempt:
     timestamp: float
 
 
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """How a job ended (its `job_end` event) and the versions it printed on the way."""
+
+    job: JobKey
+    status: str  # success, failure, cancelled, skipped, timed_out, other, unknown
+    timestamp: float  # event time of the job_end
+    info: JobInfo = JobInfo()
+    tool: str = ""  # "terraform" or "opentofu", when the job printed its version
+    version: str = ""
+    providers: str = ""  # "hashicorp/aws=5.31.0,hashicorp/random=3.6.3"
+
+
 @dataclass(slots=True)
 class Batch:
     """What one stretch of input produced, written to the store in one transaction.
@@ -142,6 +155,7 @@ class Batch:
 
     occurrences: list[Occurrence] = field(default_factory=list)
     dead_ends: list[DeadEndAttempt] = field(default_factory=list)
+    outcomes: list[JobOutcome] = field(default_factory=list)
     positions: dict[Any, int] = field(default_factory=dict)  # Partition -> next position
     events_ok: int = 0
     events_invalid: int = 0

@@ -57,11 +57,12 @@ def run(args: argparse.Namespace) -> int:
             codes.append(Exit.USAGE)
             continue
         codes.append(Exit.FOUND if matches else Exit.OK)
+        versions = pipeline.aggregate.versions_of
         if args.format == "json":
-            sys.stdout.write(render_json(matches, kb, path))
+            sys.stdout.write(render_json(matches, kb, path, versions))
         else:
             source = path if len(args.files) > 1 else ""
-            sys.stdout.write(render_text(matches, kb, args.lang, source))
+            sys.stdout.write(render_text(matches, kb, args.lang, source, versions))
     return combine(codes)
 
 

@@ -10,6 +10,7 @@ import orjson
 
 from worker.core.fill import Filled, fill
 from worker.core.redact import redact
+from worker.core.versions import JobVersions, entry_ranges, fixed_advice
 from worker.knowledge.entry import Entry, KnowledgeBase
 from worker.model import Match
 
@@ -18,10 +19,13 @@ PLACEHOLDER = re.compile(r"<[^<>\n]{1,40}>")
 NBSP = "\u00a0"  # textwrap breaks at ASCII whitespace only
 
 
-def match_json(match: Match, kb: KnowledgeBase | None = None, source: str = "-") -> dict[str, Any]:
+def match_json(match: Match, kb: KnowledgeBase | None = None, source: str = "-",
+               versions: JobVersions | None = None) -> dict[str, Any]:
     """The DESIGN.md shape (kb_id, tags, category, fields, line, text) plus the file and,
     for a known error, the entry's family, title, status (live or shadow), root cause,
-    workarounds filled from the log (best first) and dead ends."""
+    workarounds filled from the log (best first) and dead ends; the versions the job
+    printed, and the advice the entry's `versions` ranges give for them ("fixed in 1.6:
+    upgrade")."""
     doc: dict[str, Any] = {
         "kb_id": match.kb_id,
         "tags": list(match.tags),
@@ -45,11 +49,27 @@ def match_json(match: Match, kb: KnowledgeBase | None = None, source: str = "-")
                 "missing": _both(filled.missing, how.missing)})
         doc["dead_ends"] = [{"action": d.get("action"), "why_fails": d.get("why_fails"),
                              "fail_rate": d.get("fail_rate")} for d in entry.dead_ends()]
+    v = versions or JobVersions()
+    doc["versions"] = {"tool": v.tool or None, "version": v.version or None,
+                       "providers": dict(sorted(v.providers.items()))}
+    doc["version_advice"] = advice(entry, v)
     return doc
 
 
-def render_json(matches: list[Match], kb: KnowledgeBase | None = None, source: str = "-") -> str:
-    return "".join(orjson.dumps(match_json(m, kb, source)).decode() + "\n" for m in matches)
+def advice(entry: Entry | None, versions: JobVersions | None) -> str | None:
+    """"fixed in 1.6: upgrade" when the job's version is older than the entry's fix."""
+    if entry is None or versions is None:
+        return None
+    return fixed_advice(entry_ranges(entry.data.get("versions") or []), versions.tool,
+                        versions.version)
+
+
+def render_json(matches: list[Match], kb: KnowledgeBase | None = None, source: str = "-",
+                versions: Any = None) -> str:
+    """versions: a match's job -> the versions it printed (Pipeline.versions_of)."""
+    get = versions or (lambda job: None)
+    return "".join(orjson.dumps(match_json(m, kb, source, get(m.block.job))).decode() + "\n"
+                   for m in matches)
 
 
 def _filled(text: str, match: Match) -> Filled:
@@ -68,18 +88,20 @@ def _both(first: tuple[str, ...], second: tuple[str, ...]) -> list[str]:
 
 
 def render_text(matches: list[Match], kb: KnowledgeBase, lang: str = "en",
-                source: str = "") -> str:
+                source: str = "", versions: Any = None) -> str:
     if not matches:
         return f"No Terraform failures found{' in ' + source if source else ''}.\n"
     out = []
+    get = versions or (lambda job: None)
     for m in matches:
-        out.append(_one(m, kb, lang, source))
+        out.append(_one(m, kb, lang, source, get(m.block.job)))
     known = sum(1 for m in matches if m.kb_id)
     out.append(f"{len(matches)} failure(s): {known} known, {len(matches) - known} unclassified.\n")
     return "\n".join(out)
 
 
-def _one(m: Match, kb: KnowledgeBase, lang: str, source: str) -> str:
+def _one(m: Match, kb: KnowledgeBase, lang: str, source: str,
+         versions: JobVersions | None = None) -> str:
     where = f"{source}:{m.block.line}" if source else f"line {m.block.line}"
     entry = kb.get(m.kb_id)
     lines = []
@@ -95,6 +117,10 @@ def _one(m: Match, kb: KnowledgeBase, lang: str, source: str) -> str:
     if entry is None:
         lines.append("  Add an entry: see docs/kb-format.md; `tfpulse kb test` proves it.")
         return "\n".join(lines) + "\n"
+    if versions is not None and versions.version:
+        tool = "OpenTofu" if versions.tool == "opentofu" else "Terraform"
+        tip = advice(entry, versions)
+        lines.append(f"  Version: {tool} {versions.version}" + (f" ({tip})" if tip else ""))
     lines.append("  Root cause:")
     lines += _wrap(str(entry.text("root_cause", lang) or ""), "    ")
     lines.append("  Workarounds, best first:")

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from worker.cli import kb_draft, kb_io
+from worker.cli import kb_draft, kb_io, stats
 from worker.cli.common import add_kb_args, load_kb_or_exit
 from worker.cli.exits import Exit
 from worker.core import matcher
@@ -39,8 +39,10 @@ def register(sub: Any) -> None:
                    help="folder of *.log files of successful runs (default: tests/data/success "
                         "beside the KB folder; a missing folder counts as 0 files)")
     p.set_defaults(func=run_test)
-    p = kbsub.add_parser("stats", help="entries per tag, category and domain")
+    p = kbsub.add_parser("stats", help="entries per tag, category and domain; --observed: "
+                                       "claimed success and fail rates beside observed ones")
     add_kb_args(p)
+    stats.add_observed_args(p)
     p.set_defaults(func=run_stats)
     kb_io.register(kbsub)
     kb_draft.register(kbsub)
@@ -79,6 +81,8 @@ def run_test(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     kb = load_kb_or_exit(args)
+    if args.observed:
+        return stats.run_observed(args, kb)
     tags: Counter[str] = Counter()
     cats: Counter[str] = Counter()
     domains: Counter[str] = Counter()

@@ -19,7 +19,7 @@ from worker.cli.inputs import CONTENT_ERRORS, reason, unreadable
 from worker.cli.stats import latest_day, print_top
 from worker.core.pipeline import Pipeline
 from worker.knowledge.entry import KnowledgeBase
-from worker.metrics.collector import StoreCollector
+from worker.metrics.collector import LifecycleCollector, NextCollector, StoreCollector
 from worker.metrics.counters import Metrics
 from worker.metrics.endpoints import Exporter
 from worker.sources.deadletter import DeadLetterFile
@@ -125,6 +125,9 @@ def _serve_metrics(address: str | None, kb: KnowledgeBase, store: Store
         return None, None
     metrics = Metrics(kb)
     metrics.registry.register(StoreCollector(store, kb))
+    # A replayed stream is history: its lifecycle is as of its latest event, not today.
+    metrics.registry.register(LifecycleCollector(store, clock=lambda: _latest(store)))
+    metrics.registry.register(NextCollector(store, clock=lambda: _latest(store)))
     exporter = Exporter(metrics.registry, address,
                         lambda: (store.ping(), "ok" if store.ping() else "store unreachable"))
     print(f"serving /metrics on http://{address.replace('0.0.0.0', '127.0.0.1')}/metrics",
@@ -143,3 +146,8 @@ def _wait_for_signal() -> None:
 def _progress_bar(path: str, show: bool) -> Any:
     return tqdm(unit=" lines", unit_scale=True, desc=Path(path).name, mininterval=0.5,
                 disable=not show or not sys.stderr.isatty(), leave=False)
+
+
+def _latest(store: Store) -> float:
+    """Event time of the store's latest occurrence (0 when empty)."""
+    return max((t.last_seen.timestamp() for t in store.totals()), default=0.0)

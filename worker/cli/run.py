@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from worker.metrics.collector import StoreCollector
+    from worker.metrics.collector import LifecycleCollector, NextCollector, StoreCollector
     from worker.metrics.counters import Metrics
     from worker.metrics.endpoints import Exporter
     from worker.sources.kafka import KafkaWorker, PollFailing
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = Metrics(kb, max_repos=cfg.metrics_max_repos, max_teams=cfg.metrics_max_teams,
                       runbook_base=cfg.metrics_runbook_base)
     metrics.registry.register(StoreCollector(store, kb))
+    metrics.registry.register(LifecycleCollector(store))
+    metrics.registry.register(NextCollector(store))
     worker = KafkaWorker(cfg, kb, store, metrics)
     exporter = Exporter(metrics.registry, cfg.metrics_address, worker.ready).start() \
         if cfg.metrics_address else None

@@ -132,3 +132,87 @@ def _rfc3339(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- `tfpulse kb stats --observed`: the KB's claims beside the store's outcomes -----------
+
+
+def add_observed_args(p: Any) -> None:
+    p.add_argument("--observed", action="store_true",
+                   help="put the KB's claimed success_rate and dead-end fail_rate beside "
+                        "what the store saw happen next (needs --store)")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="with --observed: json for scripts")
+    add_store_args(p)
+
+
+def observed(store: Store, kb: KnowledgeBase) -> tuple[list[Any], list[Any]]:
+    """Per entry seen and per dead end tried: claimed beside observed (report/history.py)."""
+    from worker.report import history as h
+
+    occurrences = store.occurrence_rows()
+    facts = h.next_facts(occurrences, store.outcome_rows())
+    return (h.entry_claims(kb, h.per_entry(facts)),
+            h.dead_end_claims(kb, h.dead_ends_observed(store.dead_end_rows(), occurrences)))
+
+
+def run_observed(args: argparse.Namespace, kb: KnowledgeBase) -> int:
+    store = open_store_or_exit(args.store, create=False, command="kb stats --observed")
+    entries, dead_ends = observed(store, kb)
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps({"entries": [_entry_json(r) for r in entries],
+                                       "dead_ends": [_dead_end_json(r) for r in dead_ends]},
+                                      option=orjson.OPT_INDENT_2).decode() + "\n")
+        return Exit.OK
+    print(f"store: {args.store}: what happened next, beside what the KB claims")
+    print("claimed = best workaround's success_rate; green = next job of the same repo, "
+          "pipeline and job passed;\nretry = a plain retry passed (a flake); recur = back in "
+          "the same repo within 7 days; ttg = time to green")
+    print(f"{'occ':>5}  {'claimed':>7}  {'green':>5}  {'retry':>5}  {'recur':>5}  "
+          f"{'ttg p50':>8}  {'ttg p90':>8}  kb_id")
+    for r in entries:
+        o = r.observed
+        print(f"{o.occurrences:>5}  {_pct(r.claimed_success):>7}  {_pct(o.green_share):>5}  "
+              f"{_pct(o.retry_share):>5}  {_pct(o.recurred_share):>5}  "
+              f"{_duration(o.ttg_median):>8}  {_duration(o.ttg_p90):>8}  {r.kb_id}")
+    print("\ndead ends tried: claimed fail_rate beside observed (the error came back within "
+          "7 days)")
+    print(f"{'tries':>5}  {'claimed':>7}  {'observed':>8}  kb_id: dead end")
+    for d in dead_ends:
+        print(f"{d.observed.attempts:>5}  {_pct(d.claimed_fail_rate):>7}  "
+              f"{_pct(d.observed.fail_rate):>8}  {d.kb_id}: {d.dead_end}")
+    if not entries and not dead_ends:
+        print("No occurrences in this store yet: run `tfpulse replay` or `tfpulse run`.")
+    return Exit.OK
+
+
+def _entry_json(r: Any) -> dict[str, Any]:
+    o = r.observed
+    return {"kb_id": r.kb_id, "family": r.family, "occurrences": o.occurrences,
+            "claimed_success_rate": r.claimed_success, "observed_green_share": o.green_share,
+            "with_next": o.with_next, "next_green": o.next_green,
+            "retry_resolved": o.retry_resolved, "retry_share": o.retry_share,
+            "recurred_7d": o.recurred_7d, "recurred_share": o.recurred_share,
+            "reached_green": o.reached_green, "ttg_median_seconds": o.ttg_median,
+            "ttg_p90_seconds": o.ttg_p90}
+
+
+def _dead_end_json(r: Any) -> dict[str, Any]:
+    return {"kb_id": r.kb_id, "dead_end": r.dead_end, "claimed_fail_rate": r.claimed_fail_rate,
+            "attempts": r.observed.attempts, "came_back": r.observed.came_back,
+            "observed_fail_rate": r.observed.fail_rate}
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _duration(seconds: float | None) -> str:
+    """4m, 3.5h, 2.1d: time to green at a glance."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"

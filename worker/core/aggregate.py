@@ -25,6 +25,7 @@ from worker.core.blocks import BlockAssembler
 from worker.core.classify import Classifier
 from worker.core.redact import public_info, public_job, redact
 from worker.core.template import template_of
+from worker.core.versions import JobVersions
 from worker.knowledge.entry import KnowledgeBase
 from worker.model import (
     Block,
@@ -32,10 +33,29 @@ from worker.model import (
     Event,
     JobInfo,
     JobKey,
+    JobOutcome,
     Match,
     Occurrence,
     occurrence_key,
 )
+
+# What CIs call a job's end, in the store's few words: a status is stored, so it never
+# carries the event's own text (it may hold anything), only one of these.
+STATUSES = {
+    "success": "success", "succeeded": "success", "passed": "success", "ok": "success",
+    "green": "success", "failure": "failure", "failed": "failure", "error": "failure",
+    "errored": "failure", "red": "failure", "cancelled": "cancelled",
+    "canceled": "cancelled", "aborted": "cancelled", "skipped": "skipped",
+    "timed_out": "timed_out", "timedout": "timed_out", "timeout": "timed_out",
+}
+
+
+def job_status(text: str | None) -> str:
+    """success, failure, cancelled, skipped, timed_out; `unknown` when the event said
+    nothing, `other` for any other word."""
+    if not text:
+        return "unknown"
+    return STATUSES.get(text.strip().lower().replace("-", "_").replace(" ", "_"), "other")
 
 
 class Aggregator:
@@ -61,6 +81,9 @@ class Aggregator:
         self._seen: set[tuple[str, str, int, str, str]] = set()
         self._occurrences: list[Occurrence] = []
         self._dead_ends: list[DeadEndAttempt] = []
+        self._outcomes: list[JobOutcome] = []
+        # Per job still running: the versions it printed (bounded like job_info).
+        self._versions: OrderedDict[JobKey, JobVersions] = OrderedDict()
         self.matches: list[Match] = []  # every classified block, for `classify`
         self.keep_matches = False
 
@@ -88,6 +111,35 @@ class Aggregator:
             self._occurrences.append(occ)
             if occ.kb_id is not None:
                 self._repo_entries.add((job.repo, occ.kb_id))
+
+    def flagged(self, job: JobKey, raw: str, timestamp: float) -> None:
+        """A line the prefilter flagged: the versions it names, the dead ends it shows."""
+        if "v" in raw:  # every version line has " v1.2.3"; error lines mostly too, cheap
+            versions = self._versions.get(job)
+            if versions is None:
+                versions = self._versions[job] = JobVersions()
+                if len(self._versions) > self._max_jobs:
+                    self._versions.popitem(last=False)
+            versions.see(raw)
+        self.dead_end_signals(job, raw, timestamp)
+
+    def job_end(self, job: JobKey, event: Event) -> None:
+        """A job_end event: the job's outcome, with the versions it printed."""
+        public, info = self._public(job)
+        # classify and kb test keep the versions for the matches they print (versions_of)
+        v = (self._versions.get(job) if self.keep_matches else self._versions.pop(job, None)
+             ) or JobVersions()
+        self._outcomes.append(JobOutcome(public, job_status(event.status), event.timestamp, info,
+                                         v.tool,
+                                         v.version, v.providers_text))
+
+    def versions_of(self, job: JobKey) -> JobVersions | None:
+        """The versions a job printed (a match's block.job), while it is remembered."""
+        return self._versions.get(job)
+
+    def take_outcomes(self) -> list[JobOutcome]:
+        found, self._outcomes = self._outcomes, []
+        return found
 
     def dead_end_signals(self, job: JobKey, raw: str, timestamp: float) -> None:
         """A flagged line: the dead ends it shows, of entries already seen in its repo."""

@@ -22,6 +22,7 @@ from worker.core import matcher
 from worker.core.aggregate import Aggregator
 from worker.core.blocks import TRIGGER, BlockAssembler
 from worker.core.classify import Classifier
+from worker.core.versions import TRIGGER as VERSION_TRIGGER
 from worker.knowledge.entry import KnowledgeBase
 from worker.model import Batch, Event, JobKey, Match
 
@@ -66,7 +67,9 @@ class Pipeline:
         self._job_info = self.aggregate.job_info  # checked per event: a dict lookup, no call
         # One prefilter scan per chunk of lines flags those that may start a block or show
         # a dead end (offsets only, never confirmed: feeding a line is cheap).
-        self._scanner = matcher.build([TRIGGER] + [r.pattern for _, r, _ in self._signals])
+        # Version lines (core/versions.py) are flagged by the same scan.
+        self._scanner = matcher.build([TRIGGER, VERSION_TRIGGER]
+                                      + [r.pattern for _, r, _ in self._signals])
         self._next: dict[Hashable, int] = {}
         self._batch = Batch()
         # Latest event time per source partition: drives the idle timeout. Event time is
@@ -108,6 +111,7 @@ class Pipeline:
             self.aggregate.remember(job, event)
         if event.kind == "job_end":
             self.aggregate.emit(self.blocks.end_job(job))
+            self.aggregate.job_end(job, event)
         else:  # an empty message is a blank line: it counts, and may close a block
             self._feed_message(job, event, position)
         if position is not None:
@@ -208,6 +212,7 @@ class Pipeline:
         """What was produced since the last take, with the positions safe to store."""
         batch, self._batch = self._batch, Batch()
         batch.occurrences, batch.dead_ends = self.aggregate.take()
+        batch.outcomes = self.aggregate.take_outcomes()
         held = self.blocks.open_positions()
         for part, nxt in self._next.items():
             batch.positions[part] = min(nxt, held.get(part, nxt))
@@ -254,8 +259,8 @@ class Pipeline:
         closed = self.blocks.feed(job, message, event.timestamp, event.line_number, position)
         if closed:
             self.aggregate.emit(closed)
-        if flagged and self._signals:
-            self.aggregate.dead_end_signals(job, message, event.timestamp)
+        if flagged:
+            self.aggregate.flagged(job, message, event.timestamp)
 
     def _feed_lines(self, job: JobKey, data: bytes, number: int | None, timestamp: float,
                     source: Hashable, position: tuple[Hashable, int] | None) -> int:
@@ -292,7 +297,7 @@ class Pipeline:
             closed = feed(job, raw, timestamp, line, at)
             if closed:
                 self.aggregate.emit(closed)
-            if self._signals and k < len(ends) and ends[k] <= nl + 1:
-                self.aggregate.dead_end_signals(job, raw, timestamp)
+            if k < len(ends) and ends[k] <= nl + 1:
+                self.aggregate.flagged(job, raw, timestamp)
             pos, count = nl + 1, count + 1
         return count

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from worker.report import calc, fixfirst, tables
+from worker.report import calc, fixfirst, incidents, nexttables, tables
 from worker.report import permissions as perm
 from worker.report.read import Frames
 
@@ -81,6 +81,9 @@ def compute_report(frames: Frames, kb: Mapping[str, Any], *, weeks: int, as_of: 
     result = {
         "fix_first": fixfirst.fix_first(win, window, titles,
                                         lambda kb_id: tables.kb_field(kb, kb_id, "workaround")),
+        "incidents": incidents.incidents_table(
+            frames.occurrences if frames.storm_occurrences is None else frames.storm_occurrences,
+            window, repo=repo, team=team),
         "weekly_totals": calc.weekly_totals(occ, window),
         "trend": calc.trend_wide(classified, window, titles, first_day),
         "weekly": calc.weekly_long(classified, window, titles, first_day),
@@ -93,6 +96,8 @@ def compute_report(frames: Frames, kb: Mapping[str, Any], *, weeks: int, as_of: 
         "by_repo": tables.breakdown(occ, "repo", calc.has_data(window, 1, first_day)),
         "by_team": tables.breakdown(occ, "team", calc.has_data(window, 1, first_day)),
         "dead_ends": tables.dead_ends(win_dead, titles),
+        **nexttables.next_tables(win, frames.outcomes, win_dead, kb, titles,
+                                 window.end.timestamp(), top),
         "entries": tables.entries(win, kb, titles),
     }
     return Report(as_of=as_of, weeks=weeks, chronic_weeks=k, window_start=window.start,

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
+from worker.core.lifecycle import lifecycle_status
+
 STATUS_ORDER = ("new", "regressed", "chronic", "gone quiet")
 
 
@@ -166,30 +168,6 @@ def weekly_totals(occ: pd.DataFrame, window: Window) -> pd.DataFrame:
 
 def pct_share(part: int, whole: int) -> float:
     return round(part * 100.0 / whole, 1) if whole else 0.0
-
-
-def lifecycle_status(ages: set[int], weeks: int, chronic_weeks: int) -> str | None:
-    """new, regressed, chronic, gone quiet or None, from the ages of the weeks an entry was seen.
-
-    new: first seen ever in the current week. regressed: seen this week after >= 2 quiet
-    weeks that followed earlier occurrences. chronic: seen in >= K of the N window weeks and
-    in the current or previous week. gone quiet: not seen for >= 2 weeks (but seen inside the
-    window), and chronic in the N weeks that ended with its last week seen.
-    """
-    first, last = max(ages), min(ages)
-    if first == 0:
-        return "new"
-    if last == 0:
-        gap = next(age for age in range(1, first + 1) if age in ages) - 1
-        if gap >= 2:
-            return "regressed"
-    if last < 2:
-        seen = sum(1 for age in ages if age < weeks)
-        return "chronic" if seen >= chronic_weeks else None
-    if last < weeks:
-        seen = sum(1 for age in ages if age < weeks)
-        return "gone quiet" if seen >= chronic_weeks else None
-    return None
 
 
 def lifecycle(classified: pd.DataFrame, window: Window, chronic_weeks: int,

@@ -1,11 +1,11 @@
-"""Read what a report is computed from: three store tables, with pandas.read_sql.
+"""Read what a report is computed from: four store tables, with pandas.read_sql.
 
 The only I/O of the report; filtered by repo and team in SQL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -15,7 +15,10 @@ from sqlalchemy.engine import Engine
 OCC_COLUMNS = ("repo", "run_id", "run_attempt", "job", "kb_id", "team", "category", "tags",
                "principal", "action", "resource", "fields", "first_seen", "template_id")
 DEAD_COLUMNS = ("repo", "run_id", "run_attempt", "job", "kb_id", "signal", "seen_at")
+OUTCOME_COLUMNS = ("repo", "run_id", "run_attempt", "job", "pipeline", "status", "ended_at",
+                   "terraform_version", "providers")
 TEMPLATE_COLUMNS = ("template_id", "template", "example", "occurrences", "first_seen", "last_seen")
+STORM_COLUMNS = ("kb_id", "repo", "team", "first_seen")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,11 @@ class Frames:
     occurrences: pd.DataFrame
     templates: pd.DataFrame
     dead_ends: pd.DataFrame
+    outcomes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(OUTCOME_COLUMNS)))
+    # Every repo's occurrences when the others are filtered by repo or team (a storm is
+    # only seen across repos); None: `occurrences` already holds them all.
+    storm_occurrences: pd.DataFrame | None = None
 
 
 def _engine(store: Any) -> Engine:
@@ -54,4 +62,6 @@ def read_frames(store: Any, *, repo: str | None = None, team: str | None = None)
         templates=_read(engine, "unclassified_templates", TEMPLATE_COLUMNS, {}),
         dead_ends=_read(engine, "dead_end_attempts", DEAD_COLUMNS,
                         {"repo": repo} if repo is not None else {}),
+        outcomes=_read(engine, "job_outcomes", OUTCOME_COLUMNS, where),
+        storm_occurrences=_read(engine, "occurrences", STORM_COLUMNS, {}) if where else None,
     )

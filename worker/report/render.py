@@ -13,10 +13,12 @@ from typing import Any
 import pandas as pd
 
 from worker.report.build import Report
+from worker.report.incidents import STORM_RULE
 
 SECTIONS: tuple[tuple[str, str, str], ...] = (
     # (table, heading, one-line explanation)
     ("fix_first", "Fix these first", "The entries that cost the most runs in the last week with data, each with its best workaround filled from its own logs (a `<placeholder>` is what the logs did not say)."),
+    ("incidents", "Incidents", f"Storms: one entry failing in {STORM_RULE.describe()} (the FailureStorm alert's rule; overlapping windows are one incident), newest first. Event times, UTC."),
     ("weekly_totals", "Occurrences per week", "All stored occurrences per ISO week, change on the week before."),
     ("trend", "Trend per KB entry", "Occurrences per entry per week; change = this week minus the week before."),
     ("lifecycle", "New, regressed, chronic and gone quiet", ""),
@@ -28,6 +30,11 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("by_repo", "By repo", ""),
     ("by_team", "By team", ""),
     ("dead_ends", "Dead-end attempts", "Known dead ends (e.g. `-lock=false`, `force-unlock`) tried in CI, per entry."),
+    ("what_next", "What happened next", "Per entry: did the next job of the same repo, pipeline and job pass (green), beside the best workaround's claimed success; retry = a plain retry of the same run passed (a flake, not a fix); recurred = back in the same repo, in another run, within 7 days; time to green (hours) to the next passing job, median and p90."),
+    ("what_next_family", "What happened next, by family", "The same per family."),
+    ("dead_ends_observed", "Dead ends: claimed and observed fail rate", "How often the error came back (same repo, within 7 days) after a dead end was tried, beside the fail_rate the KB claims."),
+    ("versions", "Failures per Terraform version", "Classified occurrences of the window per Terraform / OpenTofu version their job printed (`unknown`: it printed none)."),
+    ("old_versions", "Entries seen only on old versions", "Seen on a known version, never on the newest one seen: the upgrade may have fixed them."),
     ("entries", "Entries seen: root cause and best workaround", ""),
 )
 STATUS_TEXT = {
@@ -37,6 +44,7 @@ STATUS_TEXT = {
     "gone quiet": "seen in at least K of the N weeks, but not this week or the week before",
 }
 HIDDEN = {"trend": {"title", "this_week", "prev_week"}, "lifecycle": {"title"}, "dead_ends": {"title"},
+          "what_next": {"title"}, "old_versions": {"title"},
           "least_privilege": {"suggestion"}, "fix_first": {"fix", "missing"}}
 GRANT_LANG = {"aws": "json", "gcp": "sh", "azure": "sh", "kubernetes": "yaml"}
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from worker.knowledge.entry import KnowledgeBase
 from worker.report.build import Report, compute_report
+from worker.report.history import claimed_fail_rates
 from worker.report.html import render_html
 from worker.report.read import read_frames
 from worker.report.render import render_markdown, write_csv
@@ -34,13 +35,21 @@ def build_report(engine: Any, kb_titles: Mapping[str, Any], *, weeks: int = 8,
 def kb_info(kb: KnowledgeBase) -> dict[str, dict[str, Any]]:
     """What the report shows of each entry."""
     info = {}
+    rates = claimed_fail_rates(kb)
     for e in kb:
         best = e.workarounds()[0] if e.workarounds() else {}
         info[e.id] = {"title": short_title(e.title), "tags": list(e.tags), "category": e.category,
                       "family": e.family or "", "fallback": e.fallback, "status": e.status,
                       "root_cause": e.data.get("root_cause", ""),
-                      "workaround": best.get("action", "")}
+                      "workaround": best.get("action", ""),
+                      "success_rate": _rate(best.get("success_rate")),
+                      "dead_end_rates": {sig: rate for (kb_id, sig), rate in rates.items()
+                                         if kb_id == e.id}}
     return info
+
+
+def _rate(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def write_report(store: Any, kb: KnowledgeBase, out: str, *, weeks: int, as_of: date,

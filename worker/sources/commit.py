@@ -44,7 +44,8 @@ def commit(pipeline: Pipeline, store: Store, metrics: Metrics | None = None, *,
     result = store.write(batch)
     for q in result.quarantined:  # logged here, so that none goes unnoticed
         log.error("quarantined: the store refused an item for its values", extra={
-            "kb_id": q.item.kb_id, "run_attempt": q.item.job.run_attempt, "reason": q.reason})
+            "kb_id": getattr(q.item, "kb_id", None), "run_attempt": q.item.job.run_attempt,
+            "reason": q.reason})
     if metrics is not None:
         metrics.committed(batch, result.new_occurrences, result.new_dead_ends)
     if after_write is not None:

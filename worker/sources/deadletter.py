@@ -21,7 +21,7 @@ from typing import IO, Any
 import orjson
 
 from worker.core.redact import redact
-from worker.model import DeadEndAttempt
+from worker.model import DeadEndAttempt, JobOutcome
 from worker.store.store import Quarantined
 
 PREFIX_CHARS = 512
@@ -50,14 +50,18 @@ def quarantine_letter(source: str, q: Quarantined) -> dict[str, Any]:
     """An item the store refused: its job, entry, event time and (redacted) text."""
     item = q.item
     job = item.job
+    kind = ("dead_end" if isinstance(item, DeadEndAttempt)
+            else "job_outcome" if isinstance(item, JobOutcome) else "occurrence")
     letter: dict[str, Any] = {
-        "kind": "dead_end" if isinstance(item, DeadEndAttempt) else "occurrence",
+        "kind": kind,
         "source": source, "reason": _clean(q.reason, 1000),
         "job": {"repo": _bounded(job.repo), "run_id": _bounded(job.run_id),
                 "run_attempt": _json_int(job.run_attempt), "job": _bounded(job.job)},
-        "kb_id": item.kb_id, "timestamp": item.timestamp,
+        "kb_id": getattr(item, "kb_id", None), "timestamp": item.timestamp,
     }
-    if not isinstance(item, DeadEndAttempt):
+    if isinstance(item, JobOutcome):
+        letter["status"] = _bounded(item.status)
+    elif not isinstance(item, DeadEndAttempt):
         letter["text"] = _bounded(item.text, PREFIX_CHARS * 8)
     return letter
 

@@ -131,6 +131,24 @@ dead_end_attempts = Table(
     Column("seen_at", UTCDateTime, nullable=False),
 )
 
+# One row per job_end: how the job ended and the versions it printed (docs/design.md,
+# "What happened next"). Occurrences join it on the job key.
+job_outcomes = Table(
+    "job_outcomes",
+    metadata,
+    *_job_run_attempt(),
+    Column("provider", String, nullable=False, default=""),
+    Column("pipeline", String, nullable=False, default=""),
+    Column("team", String, nullable=False, default=""),
+    Column("status", String(64), nullable=False),
+    Column("ended_at", UTCDateTime, nullable=False),
+    Column("tool", String(16), nullable=False, default=""),  # terraform | opentofu | ""
+    Column("terraform_version", String(64), nullable=False, default=""),
+    Column("providers", Text, nullable=False, default=""),  # "hashicorp/aws=5.31.0,…"
+)
+Index("ix_job_outcomes_job", job_outcomes.c.repo, job_outcomes.c.pipeline, job_outcomes.c.job,
+      job_outcomes.c.ended_at)
+
 offsets = Table(
     "offsets",
     metadata,

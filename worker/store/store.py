@@ -1,4 +1,4 @@
-"""The store: occurrences, unclassified templates, dead ends and source offsets.
+"""The store: occurrences, unclassified templates, dead ends, job outcomes and offsets.
 
 One SQLAlchemy Core module over SQLite (default, zero set-up) and PostgreSQL (several
 workers). A Batch is written in ONE transaction together with the source positions it
@@ -37,7 +37,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from worker.config import DEFAULTS
-from worker.model import Batch, DeadEndAttempt, Occurrence
+from worker.model import Batch, DeadEndAttempt, JobOutcome, Occurrence
+from worker.store import history
 from worker.store import schema as s
 from worker.store.retry import transient, with_retries
 from worker.store.schema import (
@@ -66,7 +67,7 @@ DEFAULT_URL = DEFAULTS.store  # the `store` key of worker/config.py
 class Quarantined:
     """An item the store refused for its values; the adapters dead-letter it."""
 
-    item: Occurrence | DeadEndAttempt
+    item: Occurrence | DeadEndAttempt | JobOutcome
     reason: str  # the error's class and first line, no bound parameters
 
 
@@ -160,6 +161,7 @@ class Store:
         and what was quarantined for a data error (module docstring)."""
         occurrences = _unique_occurrences(batch.occurrences)
         dead_ends = _unique_dead_ends(batch.dead_ends)
+        outcomes = _unique_outcomes(batch.outcomes)
         positions = sorted(batch.positions.items())
 
         def transaction() -> WriteResult:
@@ -167,6 +169,7 @@ class Store:
             with self._writer.begin() as conn:
                 new_occ = _isolating(conn, occurrences, _insert_with_templates, bad)
                 new_dead = _isolating(conn, dead_ends, _insert_dead_ends, bad)
+                _isolating(conn, outcomes, _insert_outcomes, bad)
                 _upsert_positions(conn, positions)
             return WriteResult(new_occ, new_dead, bad)
 
@@ -203,6 +206,25 @@ class Store:
         query = select(t.c.repo, t.c.kb_id).where(t.c.kb_id.is_not(None)).distinct()
         with self._engine.connect() as conn:
             return {(repo, kb_id) for repo, kb_id in conn.execute(query)}
+
+    def entry_weeks(self, now: datetime, weeks: int) -> list[history.EntryWeeks]:
+        """Per entry seen up to `now`, the week ages it was seen in (store/history.py)."""
+        return history.entry_weeks(self._engine, now, weeks)
+
+    def outcome_rows(self, since: datetime | None = None, until: datetime | None = None
+                     ) -> list[history.OutcomeRow]:
+        """Job outcomes ended in [since, until] (store/history.py)."""
+        return history.outcome_rows(self._engine, since, until)
+
+    def occurrence_rows(self, since: datetime | None = None, until: datetime | None = None
+                        ) -> list[history.OccurrenceRow]:
+        """Classified occurrences first seen in [since, until] (store/history.py)."""
+        return history.occurrence_rows(self._engine, since, until)
+
+    def dead_end_rows(self, since: datetime | None = None, until: datetime | None = None
+                      ) -> list[history.DeadEndRow]:
+        """Dead-end attempts seen in [since, until] (store/history.py)."""
+        return history.dead_end_rows(self._engine, since, until)
 
     def _entry_totals(self, shape: Callable[[Any, Any], Any]) -> list[EntryTotal]:
         t = s.occurrences
@@ -382,6 +404,30 @@ def _insert_dead_ends(conn: Connection, items: list[DeadEndAttempt]) -> list[Dea
                  seen_at=to_datetime(d.timestamp)) for d in items]
     inserted = _insert_new(conn, s.dead_end_attempts, _DEAD_END_KEY, rows)
     return [d for d in items if _dead_end_key(d) in inserted]
+
+
+def _outcome_key(o: JobOutcome) -> tuple[str, str, int, str]:
+    return (o.job.repo, o.job.run_id, o.job.run_attempt, o.job.job)
+
+
+def _unique_outcomes(items: Iterable[JobOutcome]) -> list[JobOutcome]:
+    """One per job (the first job_end read), sorted by key like the other rows."""
+    best: dict[tuple[str, str, int, str], JobOutcome] = {}
+    for o in items:
+        best.setdefault(_outcome_key(o), o)
+    return [best[k] for k in sorted(best)]
+
+
+def _insert_outcomes(conn: Connection, items: list[JobOutcome]) -> list[JobOutcome]:
+    """A redelivered job_end changes nothing: the first one stored stands."""
+    if not items:
+        return []
+    rows = [dict(zip(_OCC_KEY[:4], _outcome_key(o), strict=True), provider=o.info.provider,
+                 pipeline=o.info.pipeline, team=o.info.team, status=o.status,
+                 ended_at=to_datetime(o.timestamp), tool=o.tool, terraform_version=o.version,
+                 providers=o.providers) for o in items]
+    inserted = _insert_new(conn, s.job_outcomes, _OCC_KEY[:4], rows)
+    return [o for o in items if _outcome_key(o) in inserted]
 
 
 def _upsert_positions(conn: Connection, positions: list[tuple[tuple[str, int], int]]) -> None:

@@ -1,0 +1,131 @@
+"""A real, throw-away Alertmanager for the integration tests (the Debian package's binary).
+
+`AlertmanagerServer` starts `prometheus-alertmanager` (Debian package
+`prometheus-alertmanager`, installed by `make deps`) with the given configuration on a
+loopback port, clustering off, its storage in a directory of its own, and offers the v2 API
+calls the tests need: post alerts, read alerts (with their inhibition state) and groups.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.prometheus_server import free_port
+
+BINARIES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, upstream's name
+
+
+def find_binary() -> str | None:
+    """The alertmanager binary, or None when it is not installed."""
+    for name in BINARIES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+class AlertmanagerError(RuntimeError):
+    pass
+
+
+class AlertmanagerServer:
+    """One Alertmanager process; `url` is its base URL once started."""
+
+    def __init__(self, config: dict[str, Any], directory: str | Path | None = None):
+        self.binary = find_binary()
+        self._owns_dir = directory is None
+        self.dir = Path(directory or tempfile.mkdtemp(prefix="tfpulse-am-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = config
+        self.log_path = self.dir / "alertmanager.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> AlertmanagerServer:
+        if self.binary is None:
+            raise AlertmanagerError("alertmanager not installed: run `make deps` (Debian "
+                                    "package prometheus-alertmanager)")
+        config = self.dir / "alertmanager.yml"
+        config.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(
+                [self.binary, f"--config.file={config}", f"--storage.path={self.dir / 'data'}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address=",
+                 "--log.level=warn"],
+                cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise AlertmanagerError(f"alertmanager exited {self._proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.2)
+        raise AlertmanagerError(f"alertmanager not ready after {timeout:.0f}s:\n{self.log()}")
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
+        code = None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait(10)
+            code = self._proc.returncode
+            self._proc = None
+        if self._owns_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return code
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def __enter__(self) -> AlertmanagerServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ HTTP API (v2)
+    def _call(self, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}/api/v2/{path}", data=data,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw.strip() else None
+
+    def post(self, alerts: list[dict[str, dict[str, str]]], hours: float = 1.0) -> None:
+        """Fire alerts (each {"labels": ..., "annotations": ...}) as Prometheus does."""
+        now = datetime.now(UTC)
+        stamp = {"startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=hours)).isoformat()}
+        self._call("alerts", [{**alert, **stamp} for alert in alerts])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Every alert with its status: state active/suppressed, inhibitedBy (fingerprints)."""
+        result: list[dict[str, Any]] = self._call("alerts")
+        return result
+
+    def groups(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("alerts/groups")
+        return result
