@@ -367,10 +367,12 @@ def add_scenarios(runs: list[Run], entries: list[Entry], roles: dict[str, str],
     extra: list[Run] = []
     storm = by_role.get("credentials")
     if storm:
-        chosen = sorted(rng.sample([r for r in REPOS if r[2] != "atlantis"], STORM_REPOS))
+        # its own generator: the storm's repos and times stay put when the KB changes
+        own = random.Random(int(STORM_AT.timestamp()))
+        chosen = sorted(own.sample([r for r in REPOS if r[2] != "atlantis"], STORM_REPOS))
         t = STORM_AT
         for i, (repo, team, provider, _busy) in enumerate(chosen):
-            t += timedelta(seconds=rng.randint(20, 100))
+            t += timedelta(seconds=own.randint(20, 100))
             run_id = str((11_299_000_000 if provider == "github_actions" else 1_499_000_000) + i)
             extra.append(Run(repo, team, provider, run_id, t, False, storm, 1))
     lock = by_role.get("weekly-lock-permission")

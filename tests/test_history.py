@@ -258,3 +258,12 @@ def test_kb_stats_observed_puts_claims_beside_outcomes(url: str, capsys) -> None
     assert "dead ends tried: claimed fail_rate beside observed" in text
     top = max(TRUTH["next"]["per_entry"].items(), key=lambda kv: kv[1]["occurrences"])[0]
     assert top in text
+
+
+def test_the_storm_is_in_the_store_as_the_truth_says(store: Store) -> None:
+    (storm,) = TRUTH["incidents"]
+    lo, hi = storm["start_epoch"] - 1e-3, storm["end_epoch"] + 1e-3
+    rows = [o for o in store.occurrence_rows() if o.kb_id == storm["kb_id"] and lo <= o.at <= hi]
+    assert len(rows) == storm["occurrences"] == len(storm["repos"]) >= 10
+    assert sorted(o.repo for o in rows) == storm["repos"]
+    assert hi - lo < 30 * 60  # one entry, many repos, within minutes
