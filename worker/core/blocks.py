@@ -47,6 +47,7 @@ STRONG_START = re.compile(
     r"|[0-9]+ errors? occurred"
     r"|Backend (?:re)?initialization required"
     r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
+    r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors? occurred|Error )"  # a 0.11/0.12 list item's error
     r")"
 )
 # Lines that go on with an open block even though they could start one: the 0.11/0.12
@@ -64,7 +65,7 @@ WEAK_START = re.compile(
     r"|timed out|conflict|cannot be assumed|initialization required|violation"
     r"|locked by|^lock info:|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
-    r"|terraform acquires a (?:state )?lock"
+    r"|terraform acquires a (?:state )?lock|unreachable|block definition must"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -78,7 +79,7 @@ TRIGGER = (
     r"|argument or block|initialization required|violation|locked by|lock info:"
     r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
-    r"|terraform acquires a (?:state )?lock)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|terraform acquires a (?:state )?lock|unreachable|block definition must)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.

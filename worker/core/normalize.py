@@ -16,7 +16,8 @@ import re
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # The same codes whose ESC was lost on the way (pasted or re-encoded logs: U+FFFD or nothing
 # left of it): only colour/attribute codes, which real text does not contain.
-_MANGLED_SGR = re.compile(r"\ufffd?\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
+# Also written out as text (`\e[31m`, `\u001b[0m`) by logs dumped into YAML or JSON.
+_MANGLED_SGR = re.compile(r"(?:\ufffd|\\(?:e|033|x1[bB]|u001[bB]))?\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
 # Frame characters re-encoded on the way (read as cp1252, or replaced by '?').
 _MANGLED_FRAME = re.compile(r"^(?:â”‚|â•·|â•µ|\?\?\?)(?= |$)")
 # Control characters other than tab (binary junk, NUL, bells, stray CR).
@@ -34,6 +35,8 @@ _CI_PREFIXES = re.compile(
       | (?:ERRO|WARN|INFO|DEBU|TRAC)\[\d{4,}\]\s                                # Terragrunt < 0.67 (logrus)
       | \[terragrunt\](?:\s\[[^\]]*\])?(?:\s\d{4}/\d\d/\d\d\s\d\d:\d\d:\d\d)?\s # Terragrunt, older
       | (?:STDOUT|STDERR|ERROR|WARN|INFO|DEBUG)\s+(?:\[[^\]]*\]\s+)?(?:terraform|tofu):\s?  # Terragrunt >= 0.67
+      | \d{4}/\d\d/\d\d\s\d\d:\d\d:\d\d\s(?:(?:Terraform|Tofu)\s[a-z]+\s\|\s?)?         # Go log stamp; IBM Schematics' `Terraform apply | `
+      | [\w.\[\]"-]+\s\((?:local|remote)-exec\):\s                                # provisioner output (a nested run)
     )""",
     re.VERBOSE,
 )
