@@ -48,6 +48,7 @@ STRONG_START = re.compile(
     r"|Backend (?:re)?initialization required"
     r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
     r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors? occurred|Error )"  # a 0.11/0.12 list item's error
+    r"|(?:error|fatal|panic): "  # a tool's own error line (git, kubectl, Go)
     r")"
 )
 # Lines that go on with an open block even though they could start one: the 0.11/0.12
@@ -79,7 +80,7 @@ TRIGGER = (
     r"|argument or block|initialization required|violation|locked by|lock info:"
     r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
-    r"|terraform acquires a (?:state )?lock|unreachable|block definition must)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: )|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
