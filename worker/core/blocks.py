@@ -67,6 +67,7 @@ WEAK_START = re.compile(
     r"|locked by|^lock info:|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must"
+    r"|workspace \"[^\"]+\" is not empty"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -80,7 +81,8 @@ TRIGGER = (
     r"|argument or block|initialization required|violation|locked by|lock info:"
     r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
-    r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: )|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
+    r"|workspace \"[^\"]+\" is not empty)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.

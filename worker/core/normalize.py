@@ -17,9 +17,10 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 # The same codes whose ESC was lost on the way (pasted or re-encoded logs: U+FFFD or nothing
 # left of it): only colour/attribute codes, which real text does not contain.
 # Also written out as text (`\e[31m`, `\u001b[0m`) by logs dumped into YAML or JSON.
-_MANGLED_SGR = re.compile(r"(?:\ufffd|\\(?:e|033|x1[bB]|u001[bB]))?\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
+# Windows consoles show the ESC as '←'.
+_MANGLED_SGR = re.compile(r"(?:\ufffd|←|\\(?:e|033|x1[bB]|u001[bB]))?\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
 # Frame characters re-encoded on the way (read as cp1252, or replaced by '?').
-_MANGLED_FRAME = re.compile(r"^(?:â”‚|â•·|â•µ|\?\?\?)(?= |$)")
+_MANGLED_FRAME = re.compile(r"^(?:â”‚|â•·|â•µ|\?\?\?|¦)(?= |$)")
 # Control characters other than tab (binary junk, NUL, bells, stray CR).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -76,7 +77,7 @@ def normalize_line(raw: str) -> tuple[str, str | None]:
     line = strip_ci_prefix(strip_ansi(raw)).lstrip()
     line = strip_ci_prefix(line).lstrip()  # GitLab: marker, then ESC[0K, then a stamp
     frame = None
-    if line[:1] in ("â", "?"):
+    if line[:1] in ("â", "?", "¦"):
         line = _MANGLED_FRAME.sub("│", line, count=1)
     if line[:1] in ("╷", "│", "╵"):
         frame = line[0]
