@@ -10,8 +10,9 @@ see _is_detail), after two blank lines, on a line that is clearly other output (
 messages), at the job's end, or after `idle_seconds` of event time without a line.
 
 Formats recognized as a start: `Error…` (any version, `Error: Error applying plan:` of
-0.11/0.12 included), `<address>: Error: `, `N error(s) occurred:` and its `* ` list items
-(these two also continue an open block rather than end it), `Failed to …`, `Could not …`,
+0.11/0.12 included), a tool's own `error: ` / `fatal: ` / `panic: `, `<address>: Error: `,
+`N error(s) occurred:` and its `* ` list items (these two also continue an open block rather
+than end it; an item carrying an error, `* aws_x.y: Error …`, is a sure start), `Failed to …`, `Could not …`,
 `Backend (re)initialization required`, wrapper lines (`error running Plan: rpc error: …`
 of tf-controller); wrapper prefixes (Terragrunt's `ERRO[0012]`, `[terragrunt]`) are gone
 in normalize. Anything else with a failure word (or an orphan `Lock Info:`, a wrapper's
@@ -67,7 +68,7 @@ WEAK_START = re.compile(
     r"|locked by|^lock info:|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must"
-    r"|workspace \"[^\"]+\" is not empty"
+    r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -82,7 +83,7 @@ TRIGGER = (
     r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
-    r"|workspace \"[^\"]+\" is not empty)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.

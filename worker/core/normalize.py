@@ -3,7 +3,8 @@
 CI systems wrap every line in their own decoration: GitHub Actions prefixes an ISO
 timestamp, GitLab writes `section_start:…` markers and `ESC[0K` erase codes, Jenkins'
 timestamper and `[Pipeline]` steps, Atlantis indents, Terragrunt prefixes its level and
-the module path. Terraform itself draws its
+the module path, IBM Schematics its stamp and command, Terraform a provisioner's output with
+the resource's address. Terraform itself draws its
 diagnostics inside a frame (`╷ │ ╵`) and colours them. The classifier must see none of
 that, or every pattern would have to know every CI system.
 """
