@@ -179,6 +179,15 @@ def test_certain_starts_and_uncertain_ones() -> None:
     assert certain('"helm_release.x": Kubernetes cluster unreachable') == [False]
 
 
+def test_a_wrapper_tail_counts_only_when_nothing_came_before_it() -> None:
+    after = "Error: Missing required argument\n\n\n::debug::Terraform exited with code 1.\n"
+    assert lines_of(after) == [("Error: Missing required argument",)]
+    framed = "╷\n│ Error: boom\n╵\nError: Terraform exited with code 1.\n"
+    assert lines_of(framed) == [("Error: boom",)]
+    alone = "Waiting for the plan to start...\n\nTerraform exited with code 1.\n"
+    assert lines_of(alone) == [("Terraform exited with code 1.",)]
+
+
 def test_tf_log_lines_start_no_block() -> None:
     text = ("2024-02-23T14:44:46.227Z [DEBUG] provider: error=<nil>\n"
             "2019/09/11 09:22:26 [WARN] retrying after error: throttled\n")
