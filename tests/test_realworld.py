@@ -114,8 +114,8 @@ TARGETS = {"detected": 0.97, "classified": 0.90, "permission precision": 0.95,
 # The corpus grew from 909 to 1,153 texts on 2026-12-01 (collectors c6, c7): the new holdout
 # texts are harder, so the floors were reset to the figures measured on the grown corpus
 # (.936 .884 .964 .891 1.0 .843), then raised after tuning by class on fit (2026-12-01).
-FLOORS = {"detected": 0.948, "classified": 0.906, "permission precision": 0.972,
-          "permission recall": 0.903, "state-lock precision": 1.0, "state-lock recall": 0.901}
+FLOORS = {"detected": 0.948, "classified": 0.91, "permission precision": 0.973,
+          "permission recall": 0.916, "state-lock precision": 1.0, "state-lock recall": 0.901}
 
 
 def test_holdout_floors_and_targets(kb) -> None:  # type: ignore[no-untyped-def]
