@@ -142,6 +142,9 @@ def test_error_count_and_list_items_start_a_block_when_none_is_open() -> None:
     'Backend reinitialization required. Please run "terraform init".',
     "error running Plan: rpc error: code = Unknown desc = error acquiring the state lock",
     'The role "arn:aws:iam::1:role/ci" cannot be assumed.',
+    "error: You must be logged in to the server (Unauthorized)",
+    "fatal: could not read Username for 'https://github.com': terminal prompts disabled",
+    "* google_project_iam_member.m: Error applying IAM policy to project: denied",
 ])
 def test_diagnostics_without_error_prefix_start_a_block(line: str) -> None:
     assert lines_of(line + "\n\n\n") == [(line,)]
@@ -153,9 +156,36 @@ def test_diagnostics_without_error_prefix_start_a_block(line: str) -> None:
     ("14:02:11.123 STDERR [live/prod] terraform: │ Error: foo", "Error: foo"),
     ("\ufffd[31m│\ufffd[0m \ufffd[1mError: \ufffd[0mlost ESC", "Error: lost ESC"),
     ("??? Error: mangled frame", "Error: mangled frame"),
+    ("\u2190[31mError refreshing state: 1 error(s) occurred:", "Error refreshing state: 1 error(s) occurred:"),
+    ("\u00a6 Error: could not download chart", "Error: could not download chart"),
+    ('message: "\\e[31m\u2502\\e[0m \\e[1mError: x', 'message: "\u2502 Error: x'),
+    (" 2022/02/10 14:32:28 Terraform apply | Error: waiting for creation", "Error: waiting for creation"),
+    ("null_resource.cmd[1] (local-exec): \u2502 Error: Failed to read state file",
+     "Error: Failed to read state file"),
 ])
 def test_wrapper_prefixes_and_mangled_codes_are_gone(raw: str, text: str) -> None:
     assert lines_of(raw + "\n\n\n")[0][0] == text
+
+
+def test_certain_starts_and_uncertain_ones() -> None:
+    """A tool's own `error:` line and a list item carrying an error are sure starts; a bare
+    list item or a line with only a failure word stays uncertain (kept only if the KB knows it)."""
+    def certain(text: str) -> list[bool]:
+        asm = BlockAssembler()
+        return [b.certain for b in feed_all(asm, A, text + "\n\n\n") + asm.flush_all()]
+    assert certain("error: unable to recognize") == [True]
+    assert certain("* aws_instance.a: Error launching source instance: Unsupported") == [True]
+    assert certain("* aws_instance.a: can't find storage pool") == [False]
+    assert certain('"helm_release.x": Kubernetes cluster unreachable') == [False]
+
+
+def test_a_wrapper_tail_counts_only_when_nothing_came_before_it() -> None:
+    after = "Error: Missing required argument\n\n\n::debug::Terraform exited with code 1.\n"
+    assert lines_of(after) == [("Error: Missing required argument",)]
+    framed = "╷\n│ Error: boom\n╵\nError: Terraform exited with code 1.\n"
+    assert lines_of(framed) == [("Error: boom",)]
+    alone = "Waiting for the plan to start...\n\nTerraform exited with code 1.\n"
+    assert lines_of(alone) == [("Terraform exited with code 1.",)]
 
 
 def test_tf_log_lines_start_no_block() -> None:

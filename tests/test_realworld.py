@@ -104,16 +104,18 @@ def test_the_run_check_sees_a_copied_text() -> None:
     assert not _value_tokens("The security token included in the request is invalid.")
 
 
-# Issue 11's targets on holdout. Met: classified and the tags' precision. Not met yet:
-# detection and the tags' recall. FLOORS are the figures measured when the corpus and the
-# KB landed (benchmarks/eval_examples.py): the test fails if a change lowers any of them,
-# and each floor is raised as recall improves, until it reaches its target.
+# Issue 11's targets on holdout. Met (enforced at the target): classified and the tags'
+# precision. Not met yet: detection and the tags' recall. FLOORS are the figures last
+# measured (benchmarks/eval_examples.py, rounded down): the test fails if a change lowers
+# any of them below min(floor, target), and each floor is raised as recall improves, until
+# it reaches its target.
 TARGETS = {"detected": 0.97, "classified": 0.90, "permission precision": 0.95,
            "permission recall": 0.95, "state-lock precision": 0.95, "state-lock recall": 0.95}
 # The corpus grew from 909 to 1,153 texts on 2026-12-01 (collectors c6, c7): the new holdout
-# texts are harder, so the floors were reset to the figures measured on the grown corpus.
-FLOORS = {"detected": 0.936, "classified": 0.884, "permission precision": 0.964,
-          "permission recall": 0.891, "state-lock precision": 1.0, "state-lock recall": 0.843}
+# texts are harder, so the floors were reset to the figures measured on the grown corpus
+# (.936 .884 .964 .891 1.0 .843), then raised after tuning by class on fit (2026-12-01).
+FLOORS = {"detected": 0.948, "classified": 0.91, "permission precision": 0.973,
+          "permission recall": 0.916, "state-lock precision": 1.0, "state-lock recall": 0.901}
 
 
 def test_holdout_floors_and_targets(kb) -> None:  # type: ignore[no-untyped-def]

@@ -10,8 +10,9 @@ see _is_detail), after two blank lines, on a line that is clearly other output (
 messages), at the job's end, or after `idle_seconds` of event time without a line.
 
 Formats recognized as a start: `Error…` (any version, `Error: Error applying plan:` of
-0.11/0.12 included), `<address>: Error: `, `N error(s) occurred:` and its `* ` list items
-(these two also continue an open block rather than end it), `Failed to …`, `Could not …`,
+0.11/0.12 included), a tool's own `error: ` / `fatal: ` / `panic: `, `<address>: Error: `,
+`N error(s) occurred:` and its `* ` list items (these two also continue an open block rather
+than end it; an item carrying an error, `* aws_x.y: Error …`, is a sure start), `Failed to …`, `Could not …`,
 `Backend (re)initialization required`, wrapper lines (`error running Plan: rpc error: …`
 of tf-controller); wrapper prefixes (Terragrunt's `ERRO[0012]`, `[terragrunt]`) are gone
 in normalize. Anything else with a failure word (or an orphan `Lock Info:`, a wrapper's
@@ -47,6 +48,8 @@ STRONG_START = re.compile(
     r"|[0-9]+ errors? occurred"
     r"|Backend (?:re)?initialization required"
     r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
+    r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors? occurred|Error )"  # a 0.11/0.12 list item's error
+    r"|(?:error|fatal|panic): "  # a tool's own error line (git, kubectl, Go)
     r")"
 )
 # Lines that go on with an open block even though they could start one: the 0.11/0.12
@@ -63,8 +66,10 @@ WEAK_START = re.compile(
     r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
     r"|timed out|conflict|cannot be assumed|initialization required|violation"
     r"|locked by|^lock info:|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
+    r"|exited with code [1-9]"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
-    r"|terraform acquires a (?:state )?lock"
+    r"|terraform acquires a (?:state )?lock|unreachable|block definition must"
+    r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -76,9 +81,17 @@ TRIGGER = (
     r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
     r"|argument or block|initialization required|violation|locked by|lock info:"
-    r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
+    r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code|exited with code [1-9]"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
-    r"|terraform acquires a (?:state )?lock)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
+    r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+)
+
+# A wrapper's closing line (setup-terraform, the Azure DevOps task): it follows every failure
+# Terraform printed, so it starts a block only in a job where no block came before it (then
+# it is the only sign of the failure; counting it after one would count that one twice).
+WRAPPER_TAIL = re.compile(
+    r"^(?:Error: )?(?:Terraform exited with code [1-9]|Terraform command '[a-z-]+' failed with exit code)"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
@@ -118,6 +131,8 @@ class _Job:
     # The partition's event time (its watermark) when the job's last line came: idleness
     # is how far the partition moved on since, not how old the job's own times are.
     mark: float = 0.0
+    # A block of this job was closed already (see WRAPPER_TAIL).
+    diagnosed: bool = False
 
 
 @dataclass
@@ -253,6 +268,8 @@ class BlockAssembler:
                 if block.blanks >= 2 and not block.framed:
                     self._close(job, state, closed)
                 return
+        if text and state.diagnosed and WRAPPER_TAIL.match(text):
+            return
         if frame == "╷" or frame == "│" or (text and _starts(text)):
             state.open = _Open([], state.lines_seen, timestamp, position, framed=frame is not None)
             self.open_jobs.add(job)
@@ -305,6 +322,7 @@ class BlockAssembler:
             lines.pop()
         if not lines:
             return
+        state.diagnosed = True
         certain = STRONG_START.match(lines[0]) is not None
         closed.append(Block(job, tuple(lines), block.line, block.timestamp, block.framed,
                             block.truncated, certain))

@@ -3,7 +3,8 @@
 CI systems wrap every line in their own decoration: GitHub Actions prefixes an ISO
 timestamp, GitLab writes `section_start:…` markers and `ESC[0K` erase codes, Jenkins'
 timestamper and `[Pipeline]` steps, Atlantis indents, Terragrunt prefixes its level and
-the module path. Terraform itself draws its
+the module path, IBM Schematics its stamp and command, Terraform a provisioner's output with
+the resource's address. Terraform itself draws its
 diagnostics inside a frame (`╷ │ ╵`) and colours them. The classifier must see none of
 that, or every pattern would have to know every CI system.
 """
@@ -16,9 +17,11 @@ import re
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # The same codes whose ESC was lost on the way (pasted or re-encoded logs: U+FFFD or nothing
 # left of it): only colour/attribute codes, which real text does not contain.
-_MANGLED_SGR = re.compile(r"\ufffd?\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
+# Also written out as text (`\e[31m`, `\u001b[0m`) by logs dumped into YAML or JSON.
+# Windows consoles show the ESC as '←'.
+_MANGLED_SGR = re.compile(r"(?:\ufffd|←|\\(?:e|033|x1[bB]|u001[bB]))?\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
 # Frame characters re-encoded on the way (read as cp1252, or replaced by '?').
-_MANGLED_FRAME = re.compile(r"^(?:â”‚|â•·|â•µ|\?\?\?)(?= |$)")
+_MANGLED_FRAME = re.compile(r"^(?:â”‚|â•·|â•µ|\?\?\?|¦)(?= |$)")
 # Control characters other than tab (binary junk, NUL, bells, stray CR).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -34,6 +37,8 @@ _CI_PREFIXES = re.compile(
       | (?:ERRO|WARN|INFO|DEBU|TRAC)\[\d{4,}\]\s                                # Terragrunt < 0.67 (logrus)
       | \[terragrunt\](?:\s\[[^\]]*\])?(?:\s\d{4}/\d\d/\d\d\s\d\d:\d\d:\d\d)?\s # Terragrunt, older
       | (?:STDOUT|STDERR|ERROR|WARN|INFO|DEBUG)\s+(?:\[[^\]]*\]\s+)?(?:terraform|tofu):\s?  # Terragrunt >= 0.67
+      | \d{4}/\d\d/\d\d\s\d\d:\d\d:\d\d\s(?:(?:Terraform|Tofu)\s[a-z]+\s\|\s?)?         # Go log stamp; IBM Schematics' `Terraform apply | `
+      | [\w.\[\]"-]+\s\((?:local|remote)-exec\):\s                                # provisioner output (a nested run)
     )""",
     re.VERBOSE,
 )
@@ -73,7 +78,7 @@ def normalize_line(raw: str) -> tuple[str, str | None]:
     line = strip_ci_prefix(strip_ansi(raw)).lstrip()
     line = strip_ci_prefix(line).lstrip()  # GitLab: marker, then ESC[0K, then a stamp
     frame = None
-    if line[:1] in ("â", "?"):
+    if line[:1] in ("â", "?", "¦"):
         line = _MANGLED_FRAME.sub("│", line, count=1)
     if line[:1] in ("╷", "│", "╵"):
         frame = line[0]
