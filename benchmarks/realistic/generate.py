@@ -110,6 +110,9 @@ class Snippets:
     gha: list[str]
     gitlab: list[str]
     gitlab_failed: list[str]
+    gitlab_succeeded: list[str]
+    gha_closing: list[str]
+    gha_failed: list[str]
     jenkins: list[str]
     jenkins_failed: list[str]
     atlantis: list[str]
@@ -132,6 +135,8 @@ class Snippets:
         """The snippets and texts, read once per process (the KB's YAML is slow to parse)."""
         s = load_snippet
         return cls(s("github-actions"), s("gitlab-runner"), s("gitlab-runner-failed"),
+                   s("gitlab-runner-succeeded"), s("github-actions-closing"),
+                   s("github-actions-failed"),
                    s("jenkins"), s("jenkins-failed"), s("atlantis"), s("terraform-plan"),
                    s("terraform-warnings"), s("tf-debug"), s("tf-debug-noise"), s("pytest"),
                    s("jest"), s("go-test"), s("npm"), s("pip"), s("apt"), load_failures(),
@@ -273,9 +278,9 @@ class Builder:
             source, text = rnd.choice(snip.failures)
             script.add([self.verbatim(t, gha) for t in text], failure=True)
             script.failure = (source, len(text))
-            script.add([self.verbatim(t, gha) for t in self.closing(provider, failed=True)])
+            script.add(self.run(self.closing(provider, failed=True), gha))
         else:
-            script.add([self.verbatim(t, gha) for t in self.closing(provider, failed=False)])
+            script.add(self.run(self.closing(provider, failed=False), gha))
         return job, script
 
     def prelude(self, provider: str, gha: bool) -> list[Source]:
@@ -289,11 +294,15 @@ class Builder:
         return self.run(snip.atlantis, gha, 0, 5)
 
     def closing(self, provider: str, failed: bool) -> list[str]:
+        """The lines a CI system writes after the job's work (its wrapper lines)."""
+        snip = self.snip
         if provider == "gitlab":
-            return self.snip.gitlab_failed if failed else ["Job succeeded"]
+            return snip.gitlab_failed if failed else snip.gitlab_succeeded
         if provider == "jenkins":
-            return self.snip.jenkins_failed if failed else self.snip.jenkins[-3:]
-        return []
+            return snip.jenkins_failed if failed else snip.jenkins[-3:]
+        if provider == "github_actions":
+            return (snip.gha_failed if failed else []) + snip.gha_closing
+        return ["Ran Plan for dir: `terraform` workspace: `default`"] if not failed else []
 
     def terraform(self, script: Script, gha: bool, debug: bool) -> None:
         rnd, snip = self.rnd, self.snip
