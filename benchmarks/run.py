@@ -39,6 +39,7 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -127,19 +128,27 @@ def bench_naive(raw: Path, kb, limit: int) -> tuple[float, int]:
     return time.perf_counter() - start, n
 
 
-def bench_replay(events: Path) -> dict[str, float]:
-    """`tfpulse replay` into SQLite: the rate it reports, wall time with start-up, RSS."""
+def bench_replay(events: Path, failed_jobs: set[str] | None = None) -> dict[str, float]:
+    """`tfpulse replay` into SQLite: the rate it reports, wall time with start-up, RSS;
+    with the jobs known to have failed, how many stored occurrences are in other jobs."""
     with tempfile.TemporaryDirectory() as tmp:
         wall, _, stderr, rss = run_child([
             sys.executable, "-m", "worker.cli", "replay", str(events), "--store",
             f"sqlite:///{tmp}/b.db", "--top", "0", "--no-progress"])
+        green = -1.0
+        if failed_jobs is not None:
+            with sqlite3.connect(f"{tmp}/b.db") as db:
+                keys = [f"{r}/{i}/{j}" for r, i, j in
+                        db.execute("SELECT repo, run_id, job FROM occurrences")]
+            green = float(sum(k not in failed_jobs for k in keys))
     rate = re.search(r"\(([\d,]+) events/s\)", stderr)
     stored = re.search(r"([\d,]+) new occurrence", stderr)
     invalid = re.search(r"\(([\d,]+) invalid\)", stderr)
     assert rate, stderr
     return {"rate": float(rate.group(1).replace(",", "")), "wall": wall, "rss_mb": rss / 1024,
             "stored": float(stored.group(1).replace(",", "")) if stored else -1,
-            "invalid": float(invalid.group(1).replace(",", "")) if invalid else -1}
+            "invalid": float(invalid.group(1).replace(",", "")) if invalid else -1,
+            "in_green_jobs": green}
 
 
 def bench_mtail(raw: Path, kb, limit: int | None) -> dict[str, float | str] | None:
@@ -204,6 +213,7 @@ class Corpus:
     raw: Path
     jsonl: dict[str, Path]  # shape -> file
     kafka: Path
+    failed_jobs: set[str] | None = None  # record keys of the jobs given a failure
     lines: int = 0
     mb: float = 0.0
     results: dict[str, dict] = field(default_factory=dict)
@@ -217,9 +227,12 @@ def corpora(lines: int, kafka_shape: str) -> list[Corpus]:
     if not all((real_dir / f"{s}.jsonl").exists() for s in realistic.SHAPES):
         realistic.generate(lines, out=real_dir)
     real_jsonl = {s: real_dir / f"{s}.jsonl" for s in realistic.SHAPES}
+    with open(real_dir / "failures.jsonl", encoding="utf-8") as fh:
+        failed = {json.loads(line)["job"] for line in fh}
     return [Corpus("easy", easy_dir / "raw.log", {"canonical": easy_dir / "events.jsonl"},
                    easy_dir / "events.jsonl"),
-            Corpus("realistic", real_dir / "raw.log", real_jsonl, real_jsonl[kafka_shape])]
+            Corpus("realistic", real_dir / "raw.log", real_jsonl, real_jsonl[kafka_shape],
+                   failed_jobs=failed)]
 
 
 def _f(value: float | None, fmt: str = ",.0f") -> str:
@@ -293,7 +306,7 @@ def main() -> None:
         c.results["replay"] = {}
         for shape, path in c.jsonl.items():
             print(f"{c.name}: replay {shape} ...", file=sys.stderr, flush=True)
-            c.results["replay"][shape] = bench_replay(path)
+            c.results["replay"][shape] = bench_replay(path, c.failed_jobs)
         if not args.no_mtail:
             print(f"{c.name}: mtail ...", file=sys.stderr, flush=True)
             c.results["mtail"] = bench_mtail(c.raw, kb, args.mtail_lines)
@@ -320,8 +333,12 @@ def main() -> None:
         cl = c.results["classify"]
         out.append(f"{c.name} corpus: {c.lines:,} lines, {c.mb:.1f} MB raw ({c.raw}); "
                    f"classify found {cl['found']:,.0f} occurrences; replay stored "
-                   + ", ".join(f"{s} {r['stored']:,.0f} ({r['invalid']:,.0f} invalid)"
-                               for s, r in c.results["replay"].items()))
+                   + ", ".join(f"{s} {r['stored']:,.0f} ({r['invalid']:,.0f} invalid"
+                               + (f", {r['in_green_jobs']:,.0f} in jobs given no failure"
+                                  if r["in_green_jobs"] >= 0 else "") + ")"
+                               for s, r in c.results["replay"].items())
+                   + (f"; {len(c.failed_jobs):,} jobs were given a failure"
+                      if c.failed_jobs is not None else ""))
     stats_file = real.raw.parent / "stats.json"
     if stats_file.exists():
         st = json.loads(stats_file.read_text())
