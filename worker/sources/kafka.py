@@ -53,7 +53,12 @@ log = logging.getLogger("tfpulse.consumer")
 KAFKA_COMMIT_TIMEOUT_MS = 5000  # Kafka's copy of the offsets is best effort: never wait long
 CLOSE_TIMEOUT_S = 3.0  # leaving the group and flushing on exit, each
 MAX_REQUEST_SIZE = 16 * 1024 * 1024
-_VALUE, _KEY, _TIMESTAMP = attrgetter("value"), attrgetter("key"), attrgetter("timestamp")
+_VALUE, _KEY, _TIMESTAMP, _OFFSET = (attrgetter(name) for name in
+                                      ("value", "key", "timestamp", "offset"))
+# A poll is decoded in chunks of about this many bytes: the batch decoder was ~25% faster
+# per record on 1 MiB than on 4 MiB (cache, and no per-line length check below
+# max_event_bytes); each chunk is fed to the pipeline in turn, one commit per poll.
+DECODE_CHUNK_BYTES = 1024 * 1024
 
 
 def fetch_settings(cfg: Config) -> dict[str, Any]:
@@ -188,29 +193,38 @@ class KafkaWorker:
             if not records:
                 continue
             values = list(map(_VALUE, records))
+            size = sum(map(len, filter(None, values)))
             n_records += len(records)
-            value_bytes += sum(map(len, filter(None, values)))
-            batch = decode_values(values, list(map(_KEY, records)),
-                                  [t / 1000.0 for t in map(_TIMESTAMP, records)],
-                                  self.decode_opts)
-            # Rows are numbered by index in this poll; the pipeline wants offsets.
-            batch.positions = [records[k].offset for k in batch.positions]
-            batch.next_position = records[-1].offset + 1
-            dead.extend(DeadLetter.of(records[k], reason) for k, reason, _raw in batch.errors)
-            failed = self.pipeline.process_batch(batch, Partition(tp.topic, tp.partition))
-            if failed:
-                by_offset = {r.offset: r for r in records}
-                for row, exc in failed:
-                    rec = by_offset[batch.positions[row]]
-                    log.error("event failed in the pipeline", exc_info=exc, extra={
-                        "partition": tp.partition, "offset": rec.offset})
-                    dead.append(DeadLetter.of(
-                        rec, f"pipeline error: {type(exc).__name__}: {exc}"))
+            value_bytes += size
+            part = Partition(tp.topic, tp.partition)
+            step = max(1, len(records) * DECODE_CHUNK_BYTES // max(size, 1))
+            for i in range(0, len(records), step):
+                dead.extend(self._process(part, records[i:i + step], values[i:i + step]))
         self.poll_size.saw(n_records, value_bytes)
         self.pipeline.flush_idle()
         self._dead_letter(dead)
         self.commit()
         self._update_lag()
+
+    def _process(self, part: Partition, records: list[Any], values: list[bytes | None]
+                 ) -> list[DeadLetter]:
+        """Decode and feed consecutive records of one partition; their dead letters."""
+        batch = decode_values(values, list(map(_KEY, records)),
+                              [t / 1000.0 for t in map(_TIMESTAMP, records)], self.decode_opts)
+        # Rows are numbered by index in this chunk; the pipeline wants offsets.
+        batch.positions = (list(map(_OFFSET, records)) if len(batch) == len(records)
+                           else [records[k].offset for k in batch.positions])
+        batch.next_position = records[-1].offset + 1
+        dead = [DeadLetter.of(records[k], reason) for k, reason, _raw in batch.errors]
+        failed = self.pipeline.process_batch(batch, part)
+        if failed:
+            by_offset = {r.offset: r for r in records}
+            for row, exc in failed:
+                rec = by_offset[batch.positions[row]]
+                log.error("event failed in the pipeline", exc_info=exc, extra={
+                    "partition": part.number, "offset": rec.offset})
+                dead.append(DeadLetter.of(rec, f"pipeline error: {type(exc).__name__}: {exc}"))
+        return dead
 
     def commit(self, in_listener: bool = False) -> None:
         """Step 3 of the sequence above. in_listener: called from a rebalance listener,
