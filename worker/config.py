@@ -86,7 +86,21 @@ class Config:
         KAFKA, "tfpulse",
         "Client id the consumer and producer give the brokers (broker logs, quotas).")
     kafka_max_poll_records: int = key(
-        KAFKA, 5000, "Most records per poll; each poll is one store transaction.")
+        KAFKA, 20000, "Most records per poll; each poll is one store transaction.")
+    kafka_max_poll_bytes: int = key(
+        KAFKA, 4 * 1024 * 1024,
+        "About how many bytes of record values one poll asks for (the record count "
+        "follows the mean record size; kafka_max_poll_records caps it): what bounds the "
+        "worker's memory per batch.")
+    kafka_fetch_max_bytes: int = key(
+        KAFKA, 8 * 1024 * 1024,
+        "Most bytes one fetch response may carry, all partitions together; the consumer "
+        "buffers about this much (larger did not read faster, and took more memory: "
+        "docs/operations.md, Sizing).")
+    kafka_max_partition_fetch_bytes: int = key(
+        KAFKA, 1024 * 1024,
+        "Most bytes one fetch response may carry for one partition (a larger record "
+        "still comes whole: the broker sends at least one batch).")
     kafka_poll_timeout_ms: int = key(
         KAFKA, 1000,
         "Longest wait of one poll for records, in ms; also how long SIGTERM may wait for "
