@@ -22,8 +22,13 @@ from worker.core import matcher
 from worker.core.aggregate import Aggregator
 from worker.core.blocks import TRIGGER, BlockAssembler
 from worker.core.classify import Classifier
+from worker.core.prefilter import LineFlags, LineScanner, inert_texts, is_log_line
 from worker.knowledge.entry import KnowledgeBase
 from worker.model import Batch, Event, JobKey, Match
+
+# Bytes of a chunk whose lines are flagged at once while a block is open, at first and at
+# most: blocks of ordinary logs close within a few lines, those of debug logs stay open.
+_WINDOW = (1 << 11, 1 << 18)
 
 
 class RecordBatch(Protocol):
@@ -67,6 +72,7 @@ class Pipeline:
         # One prefilter scan per chunk of lines flags those that may start a block or show
         # a dead end (offsets only, never confirmed: feeding a line is cheap).
         self._scanner = matcher.build([TRIGGER] + [r.pattern for _, r, _ in self._signals])
+        self._lines = LineScanner()  # which lines an open block takes in without a feed
         self._next: dict[Hashable, int] = {}
         self._batch = Batch()
         # Latest event time per source partition: drives the idle timeout. Event time is
@@ -263,17 +269,40 @@ class Pipeline:
 
         One engine scan over the chunk finds the lines that may start a block or show a
         dead end; only those, and the lines of the blocks they open, are decoded and fed.
-        Everything else is counted with bytes.count (in C). number: the first line's
+        Everything else is counted with bytes.count (in C), and so are the inert lines
+        that an open unframed block takes in (prefilter.py), in runs; a TF_LOG line the
+        scan flagged is not fed either (it starts nothing). number: the first line's
         number, or None to let the assembler count. position: every line's source
         position (an event's), or None for (source, number - 1) per line (a raw log).
         """
-        ends = self._scanner.offsets(data)
+        hits = self._scanner.hits(data)
+        ends = [end for end, _ in hits]
+        signals = [end for end, i in hits if i] if self._signals else []
         pos, size, k, count = 0, len(data), 0, 0
         blocks, feed = self.blocks, self.blocks.feed
+        flags: LineFlags | None = None
+        window = _WINDOW[0]
         while pos < size:
-            if not blocks.has_open(job):
-                while k < len(ends) and ends[k] <= pos:
-                    k += 1
+            taking = blocks.wants_text(job)
+            if taking is not None:  # an unframed block is open: take in its inert lines
+                if flags is None or pos >= flags.end:
+                    # a block still open at the end of the last window: a wider one
+                    window = min(window * 4, _WINDOW[1]) if flags and pos == flags.end else (
+                        _WINDOW[0])
+                    far = data.find(b"\n", pos + window)
+                    flags = self._lines.flags(data, pos, size if far < 0 else far + 1)
+                end = flags.run_end(pos)
+                if end > pos:
+                    n = data.count(b"\n", pos, end) + (0 if data[end - 1] == 10 else 1)
+                    line = number + count + n - 1 if number is not None else None
+                    self.aggregate.emit(blocks.note(job, n, timestamp, line, self._at(
+                        line, source, position)))
+                    blocks.absorb(job, inert_texts(data, pos, end, flags.logs) if taking else ())
+                    self._signal_lines(job, data, signals, pos, end, timestamp)
+                    pos, count = end, count + n
+                    continue
+            elif not blocks.has_open(job):
+                k = bisect_right(ends, pos, k)
                 start = size if k == len(ends) else max(data.rfind(b"\n", pos, ends[k]) + 1, pos)
                 skipped = data.count(b"\n", pos, start) + (
                     1 if start == size and not data.endswith(b"\n") else 0)
@@ -285,14 +314,40 @@ class Pipeline:
                     break
             nl = data.find(b"\n", pos)
             nl = size if nl < 0 else nl
-            raw = data[pos:nl].decode("utf-8", "replace")
             line = number + count if number is not None else None
-            at = position if line is None or position is not None else (
-                (source, line - 1) if source is not None else None)
+            at = self._at(line, source, position)
+            if not blocks.has_open(job) and is_log_line(data[pos:nl]):
+                self.aggregate.emit(blocks.note(job, 1, timestamp, line, at))
+                self._signal_lines(job, data, signals, pos, nl + 1, timestamp)
+                pos, count = nl + 1, count + 1
+                continue
+            raw = data[pos:nl].decode("utf-8", "replace")
             closed = feed(job, raw, timestamp, line, at)
             if closed:
                 self.aggregate.emit(closed)
-            if self._signals and k < len(ends) and ends[k] <= nl + 1:
+            if signals and bisect_right(signals, nl + 1) > bisect_right(signals, pos):
                 self.aggregate.dead_end_signals(job, raw, timestamp)
             pos, count = nl + 1, count + 1
         return count
+
+    @staticmethod
+    def _at(line: int | None, source: Hashable, position: tuple[Hashable, int] | None
+            ) -> tuple[Hashable, int] | None:
+        """The source position of a line of _feed_lines (see there)."""
+        if line is None or position is not None:
+            return position
+        return (source, line - 1) if source is not None else None
+
+    def _signal_lines(self, job: JobKey, data: bytes, ends: list[int], pos: int, end: int,
+                      timestamp: float) -> None:
+        """Dead-end signals of the lines in data[pos:end] (lines not fed) that the engine
+        flagged for one (ends: those hits' end offsets)."""
+        k = bisect_right(ends, pos)
+        while k < len(ends) and ends[k] <= end:
+            start = max(data.rfind(b"\n", pos, ends[k] - 1) + 1, pos)
+            nl = data.find(b"\n", start, end)
+            nl = end if nl < 0 else nl
+            self.aggregate.dead_end_signals(job, data[start:nl].decode("utf-8", "replace"),
+                                            timestamp)
+            k = bisect_right(ends, nl + 1, k)
+            pos = nl + 1
