@@ -1,9 +1,10 @@
 """tfpulse's classifier against mtail, on the same raw corpus, with the same KB.
 
-    python benchmarks/mtail_compare.py [--lines 1000000]
+    python benchmarks/mtail_compare.py [--lines 1000000] [--corpus easy|realistic]
 
 Needs the `mtail` binary (Debian: `apt-get install mtail`); without it only the mtail
-columns are skipped. Measures, on benchmarks/corpus/<lines>/raw.log:
+columns are skipped. Measures, on benchmarks/corpus/<lines>/raw.log (--corpus realistic:
+benchmarks/corpus/realistic/<lines>/raw.log, see realistic/generate.py):
 
 1. tfpulse's classifier (the `tfpulse classify` raw-text fast path, as in run.py), lines/s,
    and the number of classified BLOCKS per KB entry (every block, not deduplicated);
@@ -164,12 +165,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--corpus", choices=("easy", "realistic"), default="easy")
     args = parser.parse_args()
     header = machine()
-    corpus = HERE / "corpus" / str(args.lines)
-    raw = corpus / "raw.log"
-    if not raw.exists():
-        generate(args.lines, corpus)
+    if args.corpus == "realistic":
+        from benchmarks.realistic import generate as realistic
+
+        corpus = realistic.DEFAULT_OUT / str(args.lines)
+        raw = corpus / "raw.log"
+        if not raw.exists():
+            realistic.generate(args.lines, out=corpus)
+    else:
+        corpus = HERE / "corpus" / str(args.lines)
+        raw = corpus / "raw.log"
+        if not raw.exists():
+            generate(args.lines, corpus)
     mb = raw.stat().st_size / 1e6
     kb = load_kb()
     regexes = {e.id: r for e in kb if (r := line_regex(e)) is not None}
@@ -212,7 +222,8 @@ def main() -> None:
            f"KB: {len(kb)} entries; {len(regexes)} comparable (have line-level patterns, "
            f"{line_pats} patterns), {len(not_comparable)} not comparable (multi-line only)",
            f"mtail: {version if mtail else 'not installed: skipped (apt-get install mtail)'}",
-           f"command: python benchmarks/mtail_compare.py --lines {args.lines}", "",
+           f"command: python benchmarks/mtail_compare.py --lines {args.lines}"
+           + ("" if args.corpus == "easy" else f" --corpus {args.corpus}"), "",
            f"| {'what':<44} | {'lines/s':>11} | {'wall s':>7} | {'CPU s':>6} |",
            f"|{'-' * 46}|{'-' * 13}|{'-' * 9}|{'-' * 8}|"]
 
@@ -287,7 +298,8 @@ def main() -> None:
     text = "\n".join(out) + "\n"
     print(text)
     stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
-    path = HERE / "results" / f"{stamp}-mtail-{args.lines}.md"
+    name = "" if args.corpus == "easy" else f"{args.corpus}-"
+    path = HERE / "results" / f"{stamp}-mtail-{name}{args.lines}.md"
     path.write_text(text)
     print(f"written to {path.relative_to(HERE.parent)}")
 
