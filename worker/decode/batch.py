@@ -162,7 +162,7 @@ def _decode_chunk(data: bytes) -> list[Wire] | None:
     """Every line of data as a struct, in one call: canonical records, or records of the
     first one's shipper shape (wire.py); None if some line is neither (or no event)."""
     try:
-        return DECODER.decode_lines(data)  # type: ignore[no-any-return]
+        return DECODER.decode_lines(data)
     except DECODE_ERRORS:
         pass
     nl = data.find(b"\n")
@@ -170,7 +170,7 @@ def _decode_chunk(data: bytes) -> list[Wire] | None:
     if decoder is None:
         return None
     try:
-        return decoder.decode_lines(data)  # type: ignore[no-any-return]
+        return decoder.decode_lines(data)
     except DECODE_ERRORS:
         return None
 
@@ -178,14 +178,14 @@ def _decode_chunk(data: bytes) -> list[Wire] | None:
 def _decode_one(line: bytes) -> Wire | None:
     """One line as a struct, canonical or of its own shipper shape; None if neither."""
     try:
-        return DECODER.decode(line)  # type: ignore[no-any-return]
+        return DECODER.decode(line)
     except DECODE_ERRORS:
         pass
     decoder = _shape_decoder(line)
     if decoder is None:
         return None
     try:
-        return decoder.decode(line)  # type: ignore[no-any-return]
+        return decoder.decode(line)
     except DECODE_ERRORS:
         return None
 
@@ -296,7 +296,7 @@ def _add_rows(batch: DecodedBatch, wires: list[Wire], positions: Sequence[int],
     jobs = list(map(_JOB, wires))
     if any(int in set(map(type, map(part, jobs))) for part in _TEXT_PARTS):
         # integer ids (`"run_id": 123`, `"job": 4821`: common) as their text
-        jobs = [(text(r), text(i), a, text(j)) for r, i, a, j in jobs]  # type: ignore[misc]
+        jobs = [(text(r), text(i), a, text(j)) for r, i, a, j in jobs]
     stamps: list[datetime | float] = list(map(_TIMESTAMP, wires))
     if set(map(type, stamps)) != {datetime}:
         times = [record_time] * len(stamps) if isinstance(record_time, float) else record_time

@@ -122,7 +122,7 @@ def shape_decoder(shape: Shape) -> Any:
 
 def text(value: str | int | None) -> str | None:
     """A text field as the Event holds it (an integer id as its decimal text)."""
-    return value if type(value) is not int else str(value)
+    return str(value) if type(value) is int else value  # type: ignore[return-value]
 
 
 def wire_time(w: Wire, default: float) -> float:
