@@ -14,6 +14,7 @@ first line of a block still open, so a crash loses nothing (see model.Batch).
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate
 from typing import Any, Protocol
@@ -22,7 +23,15 @@ from worker.core import matcher
 from worker.core.aggregate import Aggregator
 from worker.core.blocks import TRIGGER, BlockAssembler
 from worker.core.classify import Classifier
-from worker.core.prefilter import LineFlags, LineScanner, inert_texts, is_log_line
+from worker.core.prefilter import (
+    LineFlags,
+    LineScanner,
+    RowFlags,
+    inert_text,
+    inert_texts,
+    is_log_line,
+    is_log_text,
+)
 from worker.knowledge.entry import KnowledgeBase
 from worker.model import Batch, Event, JobKey, Match
 
@@ -54,6 +63,7 @@ class RecordBatch(Protocol):
     def latest(self) -> float: ...
     def time(self, i: int) -> float: ...
     def event(self, i: int) -> Event: ...
+    def line_number(self, i: int) -> int | None: ...
 
 
 class Pipeline:
@@ -149,14 +159,19 @@ class Pipeline:
         n = len(batch)
         if n:
             self._set_watermark(source, batch.latest())
-        todo = sorted(self._hit_rows(batch.messages).union(batch.special))
+        hits, signals = self._hit_rows(batch.messages)
+        todo = sorted(hits.union(batch.special))
         full = (self._full_rows_counted if batch.numbered else self._full_rows_counting)(
             batch, todo)
         failed: list[tuple[int, Exception]] = []
         fed = 0
+        rows = RowFlags(self._lines, batch.messages)
         for i in full:
             fed += 1
             try:
+                if i not in batch.special and self._light(batch, i, source, rows, i in signals):
+                    fed -= 1  # taken without an Event: counted below with the skipped rows
+                    continue
                 self.process(batch.event(i), (source, batch.positions[i]))
             except Exception as exc:  # noqa: BLE001 - reported to the caller, never fatal
                 failed.append((i, exc))
@@ -166,6 +181,31 @@ class Pipeline:
         if batch.next_position > self._next.get(source, 0):
             self._next[source] = batch.next_position
         return failed
+
+    def _light(self, batch: RecordBatch, i: int, source: Hashable, rows: RowFlags,
+               signal: bool) -> bool:
+        """Row i without a full Event, if it can be: an inert line that the job's open
+        unframed block takes in, or a flagged TF_LOG line while no block is open (it
+        starts none). Returns whether it was taken."""
+        job = JobKey._make(batch.jobs[i])
+        if job not in self._job_info:
+            return False
+        message, blocks = batch.messages[i], self.blocks
+        taking = blocks.wants_text(job)
+        if taking is not None:
+            kind = rows.kind(i)
+            if not kind:
+                return False
+        elif blocks.has_open(job) or not is_log_text(message):
+            return False
+        timestamp = batch.time(i)
+        self.aggregate.emit(blocks.note(job, 1, timestamp, batch.line_number(i),
+                                        (source, batch.positions[i])))
+        if taking is not None:
+            blocks.absorb(job, (inert_text(message, kind == 2),) if taking else ())
+        if signal:
+            self.aggregate.dead_end_signals(job, message, timestamp)
+        return True
 
     def _full_rows_counted(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
         """Rows for the per-event path, found lazily: a row fed may open or close a block,
@@ -188,14 +228,46 @@ class Pipeline:
             i = nxt + 1
 
     def _full_rows_counting(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
-        """As _full_rows_counted, for records without line numbers: a skipped row still
-        moves its job's line count on (block line numbers are counted per job)."""
-        hits, blocks = set(todo), self.blocks
-        for i, job in enumerate(map(JobKey._make, batch.jobs)):
-            if i in hits or blocks.has_open(job):
-                yield i
-            else:
-                blocks.skip(job, batch.messages[i].count("\n") + 1, batch.time(i))
+        """As _full_rows_counted, for records without line numbers: the skipped rows still
+        move their jobs' line counts on (block line numbers are counted per job), a run
+        of them at once."""
+        open_jobs, jobs, n = self.blocks.open_jobs, batch.jobs, len(batch)
+        i, t = 0, 0
+        while i < n:
+            nxt = todo[t] if t < len(todo) else n
+            if open_jobs:
+                for k in range(i, nxt):
+                    if jobs[k] in open_jobs:
+                        nxt = k
+                        break
+            if nxt > i:
+                self._skip_rows(batch, i, nxt)
+            if nxt == n:
+                return
+            if t < len(todo) and todo[t] == nxt:
+                t += 1
+            yield nxt
+            i = nxt + 1
+
+    def _skip_rows(self, batch: RecordBatch, lo: int, hi: int) -> None:
+        """Rows lo..hi-1, of jobs with no block open and no hit: their lines counted. The
+        time skip() is given is the run's last: a job with no block open is never idle
+        (flush_idle measures it against its own mark) unless events came without a source
+        position, and then each row's own time is used."""
+        jobs, messages, skip = batch.jobs[lo:hi], batch.messages[lo:hi], self.blocks.skip
+        if None in self.watermarks:
+            for k, (job, message) in enumerate(zip(jobs, messages, strict=True), lo):
+                skip(JobKey._make(job), message.count("\n") + 1, batch.time(k))
+            return
+        if "\n" not in "".join(messages):
+            counts = Counter(jobs)
+        else:
+            counts = Counter()
+            for job, message in zip(jobs, messages, strict=True):
+                counts[job] += message.count("\n") + 1
+        timestamp = batch.time(hi - 1)
+        for job, count in counts.items():
+            skip(JobKey._make(job), count, timestamp)
 
     def invalid(self, position: tuple[Hashable, int] | None = None) -> None:
         """A record that did not decode still moves the source position on."""
@@ -225,24 +297,29 @@ class Pipeline:
         if timestamp > self.watermarks.get(source, 0.0):
             self.watermarks[source] = timestamp
 
-    def _hit_rows(self, messages: list[str]) -> set[int]:
-        """Rows whose message the engine flags (block trigger or dead-end signal)."""
+    def _hit_rows(self, messages: list[str]) -> tuple[set[int], set[int]]:
+        """Rows whose message the engine flags (block trigger or dead-end signal), and
+        those of them flagged for a dead-end signal."""
         if not messages:
-            return set()
+            return set(), set()
         data = "\n".join(messages).encode("utf-8", "surrogatepass")
-        ends = self._scanner.offsets(data)
-        if not ends:
-            return set()
+        hits = self._scanner.hits(data)
+        if not hits:
+            return set(), set()
         one_line_each = data.count(b"\n") == len(messages) - 1
         starts = None if one_line_each else list(accumulate(
             m.count("\n") + 1 for m in messages))
         rows: set[int] = set()
+        signals: set[int] = set()
         line, pos = 0, 0
-        for end in ends:
+        for end, pattern in hits:
             line += data.count(b"\n", pos, max(end - 1, pos))
             pos = max(end - 1, pos)
-            rows.add(line if starts is None else bisect_right(starts, line))
-        return rows
+            row = line if starts is None else bisect_right(starts, line)
+            rows.add(row)
+            if pattern:
+                signals.add(row)
+        return rows, signals
 
     def _feed_message(self, job: JobKey, event: Event, position: tuple[Hashable, int] | None
                       ) -> None:

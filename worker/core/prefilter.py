@@ -48,6 +48,8 @@ _LEVELS = rb"\[(?:TRACE|DEBUG|INFO|WARN|ERROR)\]"
 TF_LOG = rb"(?:(?:" + _ISO + rb" ){1,2}|(?:" + _ISO + rb" )?" + _GO_TIME + rb" )%s[^\r\n]*"
 TF_LOG_LINE = re.compile(TF_LOG % _LEVEL)  # bytes: for one line at a time
 _ANY_LOG_LINE = re.compile(TF_LOG % _LEVELS)
+_LOG_TEXT = re.compile((TF_LOG % _LEVEL).decode("ascii"))
+_ANY_LOG_TEXT = re.compile((TF_LOG % _LEVELS).decode("ascii"))  # the same, for str
 
 # Anywhere in a line: control characters (\r, ESC: strip_ansi splices what is around
 # them), colour codes whose ESC was lost, and the parts of STRONG_START and OTHER_OUTPUT
@@ -149,9 +151,49 @@ class LineScanner:
         return LineFlags(data, start, end, sorted(start + e - 1 for e in hits))
 
 
+class RowFlags:
+    """LineFlags for the rows of a decoded batch (one line each), found in windows of
+    rows as they are asked for (most batches hold no open block for long)."""
+
+    def __init__(self, scanner: LineScanner, messages: list[str]):
+        self._scanner, self._messages = scanner, messages
+        self._start = self._end = 0
+        self._size = _ROWS[0]
+        self._blocking: set[int] = set()
+
+    def kind(self, i: int) -> int:
+        """Row i: 0 must be fed, 1 inert, 2 inert TF_LOG line (normalized the long way)."""
+        if not self._start <= i < self._end:
+            self._window(i)
+        if i not in self._blocking:
+            return 1
+        return 2 if _ANY_LOG_TEXT.fullmatch(self._messages[i]) else 0
+
+    def _window(self, i: int) -> None:
+        self._size = min(self._size * 4, _ROWS[1]) if i == self._end else _ROWS[0]
+        rows = self._messages[i:i + self._size]
+        self._start, self._end = i, i + len(rows)
+        joined = "\n".join(rows)
+        if joined.count("\n") != len(rows) - 1:  # a message of several lines: feed all
+            self._blocking = set(range(i, self._end))
+            return
+        data = joined.encode("utf-8", "surrogatepass") + b"\n"
+        row, pos, blocking = i, 0, set()
+        for nl in self._scanner.flags(data, 0, len(data)).blocking:
+            row += data.count(b"\n", pos, nl)
+            blocking.add(row)
+            pos = nl
+        self._blocking = blocking
+
+
 def is_log_line(line: bytes) -> bool:
     """A TF_LOG line at TRACE..WARN: never a block start (blocks.LOG_LINE after normalize)."""
     return TF_LOG_LINE.fullmatch(line) is not None
+
+
+def is_log_text(message: str) -> bool:
+    """is_log_line for a decoded message."""
+    return _LOG_TEXT.fullmatch(message) is not None
 
 
 def inert_texts(data: bytes, pos: int, end: int, logs: set[int]) -> Iterator[str]:
@@ -190,3 +232,4 @@ def inert_text(raw: str, log: bool) -> str:
 
 _DIGITS = frozenset("0123456789")
 _SLICE = 8192
+_ROWS = (256, 16384)  # rows flagged at once, at first and at most (see RowFlags)

@@ -281,7 +281,7 @@ def _add_event(batch: DecodedBatch, event: Event, position: int) -> None:
 
 
 _JOB = attrgetter("repo", "run_id", "run_attempt", "job")
-_TEXT_PARTS = (itemgetter(1), itemgetter(3), itemgetter(0))  # run_id, job, repo
+_TEXT_PARTS = tuple((c, itemgetter(c)) for c in (1, 3, 0))  # run_id, job, repo
 _MESSAGE = attrgetter("message")
 _TIMESTAMP = attrgetter("timestamp")
 _LINE_NUMBER = attrgetter("line_number")
@@ -294,9 +294,14 @@ def _add_rows(batch: DecodedBatch, wires: list[Wire], positions: Sequence[int],
     Columns are pulled with map(attrgetter) so that the loops run in C; the rare rows
     that need a fix (a numeric run_id, an epoch or missing timestamp) are fixed after."""
     jobs = list(map(_JOB, wires))
-    if any(int in set(map(type, map(part, jobs))) for part in _TEXT_PARTS):
-        # integer ids (`"run_id": 123`, `"job": 4821`: common) as their text
-        jobs = [(text(r), text(i), a, text(j)) for r, i, a, j in jobs]
+    columns = None
+    for c, part in _TEXT_PARTS:  # integer ids (`"run_id": 123`, `"job": 4821`) as text
+        kinds = set(map(type, map(part, jobs)))
+        if int in kinds:
+            columns = columns or [list(col) for col in zip(*jobs, strict=True)]
+            columns[c] = list(map(str if kinds == {int} else text, columns[c]))
+    if columns is not None:
+        jobs = list(zip(*columns, strict=True))
     stamps: list[datetime | float] = list(map(_TIMESTAMP, wires))
     if set(map(type, stamps)) != {datetime}:
         times = [record_time] * len(stamps) if isinstance(record_time, float) else record_time
