@@ -95,7 +95,7 @@ BLOCKING = (
     rb"^(?:" + _ISO + rb" )?[ \t]*\n",
     rb"^(?:" + _ISO + rb" )?[ \t]*(?:" + _STARTS + b"|" + _WRAP + rb")[^\n]*\n",
     rb"^(?:" + _ISO + rb" [ \t]*|[ \t]+)[0-9][^\n]*\n",
-    rb"^" + _not_iso() + rb"[^\n]*\n",
+    rb"^" + _not_iso(),  # the last: it ends where the line departs (maybe its newline)
 )
 
 
@@ -135,7 +135,7 @@ class LineScanner:
         if hyperscan is not None:
             self._db = matcher.database(list(BLOCKING), hyperscan.HS_FLAG_MULTILINE)
         else:  # pragma: no cover - depends on the environment
-            self._re2 = re2.compile(b"(?m)" + b"|".join(b"(?:%s)" % e for e in BLOCKING))
+            self._re2 = [re2.compile(b"(?m)" + e) for e in BLOCKING]
 
     def flags(self, data: bytes, start: int, end: int) -> LineFlags:
         """Flags of the lines in data[start:end]; end is just past a newline, or len(data)
@@ -144,10 +144,15 @@ class LineScanner:
         if not window.endswith(b"\n"):
             window += b"\n"
         hits: set[int] = set()
+        departs: set[int] = set()
+        last = len(BLOCKING) - 1
         if self._db is not None:
-            self._db.scan(window, match_event_handler=lambda i, s, e, f, c: hits.add(e))
+            self._db.scan(window, match_event_handler=lambda i, s, e, f, c: (
+                departs if i == last else hits).add(e))
         else:  # pragma: no cover
-            hits.update(m.end() for m in self._re2.finditer(window))
+            for i, regex in enumerate(self._re2):
+                (departs if i == last else hits).update(m.end() for m in regex.finditer(window))
+        hits.update(window.find(b"\n", e - 1) + 1 for e in departs)
         return LineFlags(data, start, end, sorted(start + e - 1 for e in hits))
 
 
