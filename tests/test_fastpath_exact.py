@@ -289,3 +289,58 @@ _TOKENS = st.sampled_from([*PREFIXES, *STARTS[:60], " ", "\t", "  ", "x", "word"
 @given(st.lists(_TOKENS, max_size=6))
 def test_random_lines_the_scan_calls_inert_normalize_as_it_says(tokens: list[str]) -> None:
     check_inert("".join(tokens))
+
+
+# -- shipper shapes mixed in one chunk ----------------------------------------------------
+
+_VALUES = {"message": st.sampled_from(["Error: x", "ok", "", None, 3]),
+           "timestamp": st.sampled_from(["2026-12-01T10:25:17.123456789Z", 1793700000.5,
+                                         1793700000123, None, "yesterday"]),
+           "line_number": st.sampled_from([1, 7, "8", None, -1])}
+_ANY = st.sampled_from(["acme/x", "r2", "r3", "plan", 42, 7, "acme/x", "r2", "", None, 2**63,
+                        -3, 1.5, {"nested": [1]}])
+
+
+@st.composite
+def _record(draw: st.DrawFn) -> bytes:
+    """A record holding some aliases of each field (in any order), nested metadata, and
+    now and then a control field."""
+    from worker.decode.contract import ALIASES
+    obj: dict = {}
+    for name, keys in ALIASES.items():
+        for key in draw(st.lists(st.sampled_from(keys), max_size=2, unique=True)):
+            obj[key] = draw(_VALUES.get(name, _ANY))
+    if draw(st.booleans()):
+        obj["kubernetes"] = {"pod_name": "p", "labels": {"job": "ci"}}
+    if draw(st.integers(0, 9)) == 0:
+        obj["type"] = draw(st.sampled_from(["job_end", "log"]))
+    items = list(obj.items())
+    return orjson.dumps(dict(draw(st.permutations(items))) if items else {})
+
+
+def test_a_later_record_without_the_first_ones_alias_takes_its_own() -> None:
+    """The first record names the repo `repository`; the next one only `project` (a later
+    alias): it must not get the default repo from the first one's shape."""
+    records = [orjson.dumps(r) for r in (
+        {"log": "a", "repository": "r1", "job": 1}, {"log": "b", "project": "r2", "job": 2},
+        {"log": "c"}, {"log": "d", "repository": "r3", "project": "p", "job": 3})]
+    batch = decode_lines(b"\n".join(records), 0, 5.0, DecodeOptions())
+    assert [batch.event(i).repo for i in range(len(batch))] == ["r1", "r2", "unknown", "r3"]
+    assert [batch.event(i) for i in range(len(batch))] == [
+        decode_record(r, None, 5.0) for r in records]
+
+
+@settings(derandomize=True, database=None, max_examples=300, deadline=None)
+@given(st.lists(_record(), min_size=1, max_size=12))
+def test_mixed_shapes_decode_as_record_by_record(records: list[bytes]) -> None:
+    opts = DecodeOptions()
+    batch = decode_lines(b"\n".join(records), 0, 5.0, opts)
+    got = [batch.event(i) for i in range(len(batch))]
+    expected, errors = [], []
+    for n, line in enumerate(records):
+        try:
+            expected.append(decode_record(line, None, 5.0, opts))
+        except DecodeError as exc:
+            errors.append((n, str(exc)))
+    assert got == expected
+    assert [(n, reason) for n, reason, _ in batch.errors] == errors

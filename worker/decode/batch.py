@@ -159,20 +159,28 @@ def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
 
 
 def _decode_chunk(data: bytes) -> list[Wire] | None:
-    """Every line of data as a struct, in one call: canonical records, or records of the
-    first one's shipper shape (wire.py); None if some line is neither (or no event)."""
-    try:
-        return DECODER.decode_lines(data)
-    except DECODE_ERRORS:
-        pass
+    """Every line of data as a struct, in one call: records of the shape the last chunk
+    had (a stream keeps its shape), canonical ones, or records of the first one's shipper
+    shape (wire.py); None if some line is none of these (or no event)."""
+    last = _LAST[0]
+    if last is not None:
+        try:
+            return last.decode_lines(data)
+        except DECODE_ERRORS:
+            pass
     nl = data.find(b"\n")
-    decoder = _shape_decoder(data if nl < 0 else data[:nl])
-    if decoder is None:
-        return None
-    try:
-        return decoder.decode_lines(data)
-    except DECODE_ERRORS:
-        return None
+    for decoder in (DECODER, _shape_decoder(data if nl < 0 else data[:nl])):
+        if decoder is not None and decoder is not last:
+            try:
+                wires = decoder.decode_lines(data)
+            except DECODE_ERRORS:
+                continue
+            _LAST[0] = decoder
+            return wires
+    return None
+
+
+_LAST: list[Any] = [None]  # the decoder of the last chunk decoded whole: a cache only
 
 
 def _decode_one(line: bytes) -> Wire | None:

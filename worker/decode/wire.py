@@ -106,14 +106,17 @@ def shape_decoder(shape: Shape) -> Any:
         fields: list[tuple[str, Any, Any]] = []
         for (name, keys), used in zip(_FIELDS, shape, strict=True):
             info = _WIRE_FIELDS[name]
-            # absent: the field keeps its default, and a record holding it is refused
-            kind, at = (_NEVER, 0) if used is None else (info.type, used)
-            fields.append((name, kind, msgspec.field(default=info.default, name=keys[at])))
+            # used: required, so a record without that alias is refused (it may hold a
+            # later one, which would count); absent: the default, and any alias refused
+            if used is None:
+                fields.append((name, _NEVER, msgspec.field(default=info.default, name=keys[0])))
+            else:
+                fields.append((name, info.type, msgspec.field(name=keys[used])))
             fields += [(f"never_{name}_{k}", _NEVER, msgspec.field(default=None, name=key))
-                       for k, key in enumerate(keys) if k < at or used is None and k > 0]
+                       for k, key in enumerate(keys) if k < (used or 0) or used is None and k > 0]
         fields += [(f"never_{n}", _NEVER, msgspec.field(default=None, name=n))
                    for n in CONTROL_FIELDS]
-        struct = msgspec.defstruct("_Shape", fields, bases=(Wire,), gc=False)
+        struct = msgspec.defstruct("_Shape", fields, bases=(Wire,), gc=False, kw_only=True)
         decoder = msgspec.json.Decoder(struct)
         if len(_DECODERS) < MAX_SHAPES:
             _DECODERS[shape] = decoder
