@@ -100,9 +100,12 @@ def shape_of(obj: Mapping[str, Any]) -> Shape | None:
 
 
 def shape_decoder(shape: Shape) -> Any:
-    """A msgspec decoder of records of this shape into Wire (sub)instances, cached."""
+    """A msgspec decoder of records of this shape into Wire (sub)instances, cached; None
+    once MAX_SHAPES are (a stream of ever new shapes takes the general path)."""
     decoder = _DECODERS.get(shape)
     if decoder is None:
+        if len(_DECODERS) >= MAX_SHAPES:
+            return None
         fields: list[tuple[str, Any, Any]] = []
         for (name, keys), used in zip(_FIELDS, shape, strict=True):
             info = _WIRE_FIELDS[name]
@@ -117,9 +120,7 @@ def shape_decoder(shape: Shape) -> Any:
         fields += [(f"never_{n}", _NEVER, msgspec.field(default=None, name=n))
                    for n in CONTROL_FIELDS]
         struct = msgspec.defstruct("_Shape", fields, bases=(Wire,), gc=False, kw_only=True)
-        decoder = msgspec.json.Decoder(struct)
-        if len(_DECODERS) < MAX_SHAPES:
-            _DECODERS[shape] = decoder
+        decoder = _DECODERS[shape] = msgspec.json.Decoder(struct)
     return decoder
 
 
