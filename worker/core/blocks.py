@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from worker.core.normalize import normalize_line
@@ -181,6 +181,43 @@ class BlockAssembler:
             state.last_time = timestamp
             if timestamp > state.mark:
                 state.mark = timestamp
+
+    def note(self, job: JobKey, lines: int, timestamp: float, line_number: int | None = None,
+             position: tuple[Hashable, int] | None = None) -> list[Block]:
+        """What feed does for lines known to leave the job's state as it is but for their
+        count and time (line_number: the last one's): lines that start nothing while no
+        block is open, or that an open unframed block takes in whole (see absorb)."""
+        state = self._touch(job)
+        state.lines_seen = line_number if line_number is not None else state.lines_seen + lines
+        state.last_time = timestamp
+        mark = self.marks.get(position[0], timestamp) if position is not None else timestamp
+        state.mark = mark if mark > timestamp else timestamp
+        closed: list[Block] = []
+        if len(self._jobs) > self.max_jobs:
+            old_job, old = self._jobs.popitem(last=False)
+            self._close(old_job, old, closed)
+        return closed
+
+    def wants_text(self, job: JobKey) -> bool | None:
+        """None: no block open, or a framed one; else whether the open block still takes
+        text (False once truncated)."""
+        state = self._jobs.get(job)
+        block = state.open if state is not None else None
+        if block is None or block.framed:
+            return None
+        return not block.truncated
+
+    def absorb(self, job: JobKey, texts: Iterable[str]) -> None:
+        """Append normalized texts that neither end the job's open unframed block nor are
+        blank, as feed would (after note() for their lines); texts is read only while
+        the block takes text."""
+        block = self._jobs[job].open
+        assert block is not None and not block.framed
+        block.blanks = 0
+        for text in texts:
+            if block.truncated:
+                return
+            self._append(block, text, None)
 
     def has_open(self, job: JobKey) -> bool:
         state = self._jobs.get(job)

@@ -35,6 +35,11 @@ class PatternSet(Protocol):
         """End offsets of hits in bytes, ascending (may over-report)."""
         ...
 
+    def hits(self, data: bytes) -> list[tuple[int, int]]:
+        """(end offset, pattern index) of hits, ascending (may over-report; the index may
+        be any pattern's, but is never 0 for a hit of another pattern than the first)."""
+        ...
+
 
 class DatabaseCache(Protocol):
     """Compiled Hyperscan databases by key, kept between processes (cache.py: on disk)."""
@@ -74,6 +79,9 @@ class Re2Set:
             self._any = re2.compile("|".join(f"(?:{to_hyperscan(p)})"
                                              for p in self._patterns).encode())
         return [m.end() for m in self._any.finditer(data)]
+
+    def hits(self, data: bytes) -> list[tuple[int, int]]:
+        return [(end, 1) for end in self.offsets(data)]  # which pattern: not known here
 
     def scan(self, text: str) -> list[int]:
         if not self._patterns:
@@ -119,6 +127,16 @@ class HyperscanSet:
         ends.sort()
         return ends
 
+    def hits(self, data: bytes) -> list[tuple[int, int]]:
+        if not self._exprs:
+            return []
+        if self._all is None:
+            self._all = _database(self._exprs, hyperscan.HS_FLAG_PREFILTER)
+        found: list[tuple[int, int]] = []
+        self._all.scan(data, match_event_handler=lambda i, s, e, f, c: found.append((e, i)))
+        found.sort()
+        return found
+
     def scan(self, text: str) -> list[int]:
         if self._db is None:
             return []
@@ -128,6 +146,11 @@ class HyperscanSet:
         if not hits:
             return hits
         return [pid for pid in set(hits) if self._confirm[pid].search(text) is not None]
+
+
+def database(exprs: list[bytes], flags: int) -> Any:
+    """A Hyperscan block-mode database of exprs (ids 0..n-1, the same flags), cached."""
+    return _database(exprs, flags)
 
 
 def _database(exprs: list[bytes], flags: int) -> Any:

@@ -14,6 +14,7 @@ first line of a block still open, so a crash loses nothing (see model.Batch).
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate
 from typing import Any, Protocol
@@ -22,9 +23,22 @@ from worker.core import matcher
 from worker.core.aggregate import Aggregator
 from worker.core.blocks import TRIGGER, BlockAssembler
 from worker.core.classify import Classifier
+from worker.core.prefilter import (
+    LineFlags,
+    LineScanner,
+    RowFlags,
+    inert_text,
+    inert_texts,
+    is_log_line,
+    is_log_text,
+)
 from worker.core.versions import TRIGGER as VERSION_TRIGGER
 from worker.knowledge.entry import KnowledgeBase
 from worker.model import Batch, Event, JobKey, Match
+
+# Bytes of a chunk whose lines are flagged at once while a block is open, at first and at
+# most: blocks of ordinary logs close within a few lines, those of debug logs stay open.
+_WINDOW = (1 << 11, 1 << 18)
 
 
 class RecordBatch(Protocol):
@@ -50,6 +64,7 @@ class RecordBatch(Protocol):
     def latest(self) -> float: ...
     def time(self, i: int) -> float: ...
     def event(self, i: int) -> Event: ...
+    def line_number(self, i: int) -> int | None: ...
 
 
 class Pipeline:
@@ -67,9 +82,11 @@ class Pipeline:
         self._job_info = self.aggregate.job_info  # checked per event: a dict lookup, no call
         # One prefilter scan per chunk of lines flags those that may start a block or show
         # a dead end (offsets only, never confirmed: feeding a line is cheap).
-        # Version lines (core/versions.py) are flagged by the same scan.
+        # Pattern 0 is the block trigger; every other one (version lines of core/versions.py,
+        # dead-end signals) flags a line for aggregate.flagged.
         self._scanner = matcher.build([TRIGGER, VERSION_TRIGGER]
                                       + [r.pattern for _, r, _ in self._signals])
+        self._lines = LineScanner()  # which lines an open block takes in without a feed
         self._next: dict[Hashable, int] = {}
         self._batch = Batch()
         # Latest event time per source partition: drives the idle timeout. Event time is
@@ -147,14 +164,19 @@ class Pipeline:
         n = len(batch)
         if n:
             self._set_watermark(source, batch.latest())
-        todo = sorted(self._hit_rows(batch.messages).union(batch.special))
+        hits, signals = self._hit_rows(batch.messages)
+        todo = sorted(hits.union(batch.special))
         full = (self._full_rows_counted if batch.numbered else self._full_rows_counting)(
             batch, todo)
         failed: list[tuple[int, Exception]] = []
         fed = 0
+        rows = RowFlags(self._lines, batch.messages)
         for i in full:
             fed += 1
             try:
+                if i not in batch.special and self._light(batch, i, source, rows, i in signals):
+                    fed -= 1  # taken without an Event: counted below with the skipped rows
+                    continue
                 self.process(batch.event(i), (source, batch.positions[i]))
             except Exception as exc:  # noqa: BLE001 - reported to the caller, never fatal
                 failed.append((i, exc))
@@ -164,6 +186,31 @@ class Pipeline:
         if batch.next_position > self._next.get(source, 0):
             self._next[source] = batch.next_position
         return failed
+
+    def _light(self, batch: RecordBatch, i: int, source: Hashable, rows: RowFlags,
+               signal: bool) -> bool:
+        """Row i without a full Event, if it can be: an inert line that the job's open
+        unframed block takes in, or a flagged TF_LOG line while no block is open (it
+        starts none). Returns whether it was taken."""
+        job = JobKey._make(batch.jobs[i])
+        if job not in self._job_info:
+            return False
+        message, blocks = batch.messages[i], self.blocks
+        taking = blocks.wants_text(job)
+        if taking is not None:
+            kind = rows.kind(i)
+            if not kind:
+                return False
+        elif blocks.has_open(job) or not is_log_text(message):
+            return False
+        timestamp = batch.time(i)
+        self.aggregate.emit(blocks.note(job, 1, timestamp, batch.line_number(i),
+                                        (source, batch.positions[i])))
+        if taking is not None:
+            blocks.absorb(job, (inert_text(message, kind == 2),) if taking else ())
+        if signal:
+            self.aggregate.flagged(job, message, timestamp)
+        return True
 
     def _full_rows_counted(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
         """Rows for the per-event path, found lazily: a row fed may open or close a block,
@@ -186,14 +233,46 @@ class Pipeline:
             i = nxt + 1
 
     def _full_rows_counting(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
-        """As _full_rows_counted, for records without line numbers: a skipped row still
-        moves its job's line count on (block line numbers are counted per job)."""
-        hits, blocks = set(todo), self.blocks
-        for i, job in enumerate(map(JobKey._make, batch.jobs)):
-            if i in hits or blocks.has_open(job):
-                yield i
-            else:
-                blocks.skip(job, batch.messages[i].count("\n") + 1, batch.time(i))
+        """As _full_rows_counted, for records without line numbers: the skipped rows still
+        move their jobs' line counts on (block line numbers are counted per job), a run
+        of them at once."""
+        open_jobs, jobs, n = self.blocks.open_jobs, batch.jobs, len(batch)
+        i, t = 0, 0
+        while i < n:
+            nxt = todo[t] if t < len(todo) else n
+            if open_jobs:
+                for k in range(i, nxt):
+                    if jobs[k] in open_jobs:
+                        nxt = k
+                        break
+            if nxt > i:
+                self._skip_rows(batch, i, nxt)
+            if nxt == n:
+                return
+            if t < len(todo) and todo[t] == nxt:
+                t += 1
+            yield nxt
+            i = nxt + 1
+
+    def _skip_rows(self, batch: RecordBatch, lo: int, hi: int) -> None:
+        """Rows lo..hi-1, of jobs with no block open and no hit: their lines counted. The
+        time skip() is given is the run's last: a job with no block open is never idle
+        (flush_idle measures it against its own mark) unless events came without a source
+        position, and then each row's own time is used."""
+        jobs, messages, skip = batch.jobs[lo:hi], batch.messages[lo:hi], self.blocks.skip
+        if None in self.watermarks:
+            for k, (job, message) in enumerate(zip(jobs, messages, strict=True), lo):
+                skip(JobKey._make(job), message.count("\n") + 1, batch.time(k))
+            return
+        if "\n" not in "".join(messages):
+            counts = Counter(jobs)
+        else:
+            counts = Counter()
+            for job, message in zip(jobs, messages, strict=True):
+                counts[job] += message.count("\n") + 1
+        timestamp = batch.time(hi - 1)
+        for job, count in counts.items():
+            skip(JobKey._make(job), count, timestamp)
 
     def invalid(self, position: tuple[Hashable, int] | None = None) -> None:
         """A record that did not decode still moves the source position on."""
@@ -224,24 +303,29 @@ class Pipeline:
         if timestamp > self.watermarks.get(source, 0.0):
             self.watermarks[source] = timestamp
 
-    def _hit_rows(self, messages: list[str]) -> set[int]:
-        """Rows whose message the engine flags (block trigger or dead-end signal)."""
+    def _hit_rows(self, messages: list[str]) -> tuple[set[int], set[int]]:
+        """Rows whose message the engine flags (block trigger, version line or dead-end
+        signal), and those of them flagged for a version line or a dead-end signal."""
         if not messages:
-            return set()
+            return set(), set()
         data = "\n".join(messages).encode("utf-8", "surrogatepass")
-        ends = self._scanner.offsets(data)
-        if not ends:
-            return set()
+        hits = self._scanner.hits(data)
+        if not hits:
+            return set(), set()
         one_line_each = data.count(b"\n") == len(messages) - 1
         starts = None if one_line_each else list(accumulate(
             m.count("\n") + 1 for m in messages))
         rows: set[int] = set()
+        signals: set[int] = set()
         line, pos = 0, 0
-        for end in ends:
+        for end, pattern in hits:
             line += data.count(b"\n", pos, max(end - 1, pos))
             pos = max(end - 1, pos)
-            rows.add(line if starts is None else bisect_right(starts, line))
-        return rows
+            row = line if starts is None else bisect_right(starts, line)
+            rows.add(row)
+            if pattern:
+                signals.add(row)
+        return rows, signals
 
     def _feed_message(self, job: JobKey, event: Event, position: tuple[Hashable, int] | None
                       ) -> None:
@@ -268,17 +352,40 @@ class Pipeline:
 
         One engine scan over the chunk finds the lines that may start a block or show a
         dead end; only those, and the lines of the blocks they open, are decoded and fed.
-        Everything else is counted with bytes.count (in C). number: the first line's
+        Everything else is counted with bytes.count (in C), and so are the inert lines
+        that an open unframed block takes in (prefilter.py), in runs; a TF_LOG line the
+        scan flagged is not fed either (it starts nothing). number: the first line's
         number, or None to let the assembler count. position: every line's source
         position (an event's), or None for (source, number - 1) per line (a raw log).
         """
-        ends = self._scanner.offsets(data)
+        hits = self._scanner.hits(data)
+        ends = [end for end, _ in hits]
+        signals = [end for end, i in hits if i]
         pos, size, k, count = 0, len(data), 0, 0
         blocks, feed = self.blocks, self.blocks.feed
+        flags: LineFlags | None = None
+        window = _WINDOW[0]
         while pos < size:
-            if not blocks.has_open(job):
-                while k < len(ends) and ends[k] <= pos:
-                    k += 1
+            taking = blocks.wants_text(job)
+            if taking is not None:  # an unframed block is open: take in its inert lines
+                if flags is None or pos >= flags.end:
+                    # a block still open at the end of the last window: a wider one
+                    window = min(window * 4, _WINDOW[1]) if flags and pos == flags.end else (
+                        _WINDOW[0])
+                    far = data.find(b"\n", pos + window)
+                    flags = self._lines.flags(data, pos, size if far < 0 else far + 1)
+                end = flags.run_end(pos)
+                if end > pos:
+                    n = data.count(b"\n", pos, end) + (0 if data[end - 1] == 10 else 1)
+                    line = number + count + n - 1 if number is not None else None
+                    self.aggregate.emit(blocks.note(job, n, timestamp, line, self._at(
+                        line, source, position)))
+                    blocks.absorb(job, inert_texts(data, pos, end, flags.logs) if taking else ())
+                    self._signal_lines(job, data, signals, pos, end, timestamp)
+                    pos, count = end, count + n
+                    continue
+            elif not blocks.has_open(job):
+                k = bisect_right(ends, pos, k)
                 start = size if k == len(ends) else max(data.rfind(b"\n", pos, ends[k]) + 1, pos)
                 skipped = data.count(b"\n", pos, start) + (
                     1 if start == size and not data.endswith(b"\n") else 0)
@@ -290,14 +397,39 @@ class Pipeline:
                     break
             nl = data.find(b"\n", pos)
             nl = size if nl < 0 else nl
-            raw = data[pos:nl].decode("utf-8", "replace")
             line = number + count if number is not None else None
-            at = position if line is None or position is not None else (
-                (source, line - 1) if source is not None else None)
+            at = self._at(line, source, position)
+            if not blocks.has_open(job) and is_log_line(data[pos:nl]):
+                self.aggregate.emit(blocks.note(job, 1, timestamp, line, at))
+                self._signal_lines(job, data, signals, pos, nl + 1, timestamp)
+                pos, count = nl + 1, count + 1
+                continue
+            raw = data[pos:nl].decode("utf-8", "replace")
             closed = feed(job, raw, timestamp, line, at)
             if closed:
                 self.aggregate.emit(closed)
-            if k < len(ends) and ends[k] <= nl + 1:
+            if signals and bisect_right(signals, nl + 1) > bisect_right(signals, pos):
                 self.aggregate.flagged(job, raw, timestamp)
             pos, count = nl + 1, count + 1
         return count
+
+    @staticmethod
+    def _at(line: int | None, source: Hashable, position: tuple[Hashable, int] | None
+            ) -> tuple[Hashable, int] | None:
+        """The source position of a line of _feed_lines (see there)."""
+        if line is None or position is not None:
+            return position
+        return (source, line - 1) if source is not None else None
+
+    def _signal_lines(self, job: JobKey, data: bytes, ends: list[int], pos: int, end: int,
+                      timestamp: float) -> None:
+        """Versions and dead-end signals of the lines in data[pos:end] (lines not fed) that
+        the engine flagged for one (ends: those hits' end offsets)."""
+        k = bisect_right(ends, pos)
+        while k < len(ends) and ends[k] <= end:
+            start = max(data.rfind(b"\n", pos, ends[k] - 1) + 1, pos)
+            nl = data.find(b"\n", start, end)
+            nl = end if nl < 0 else nl
+            self.aggregate.flagged(job, data[start:nl].decode("utf-8", "replace"), timestamp)
+            k = bisect_right(ends, nl + 1, k)
+            pos = nl + 1

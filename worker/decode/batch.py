@@ -22,6 +22,8 @@ from itertools import compress
 from operator import attrgetter, itemgetter
 from typing import Any
 
+import orjson
+
 from worker.decode.contract import (
     MAX_DEPTH,
     MIN_TIME,
@@ -31,7 +33,16 @@ from worker.decode.contract import (
     epoch_time,
 )
 from worker.decode.record import decode_checked
-from worker.decode.wire import DECODE_ERRORS, DECODER, Wire, has_nul, wire_time
+from worker.decode.wire import (
+    DECODE_ERRORS,
+    DECODER,
+    Wire,
+    has_nul,
+    shape_decoder,
+    shape_of,
+    text,
+    wire_time,
+)
 from worker.model import Event
 
 # The job of an event as a plain tuple: equal to, and hashed like, model.JobKey.
@@ -101,7 +112,15 @@ class DecodedBatch:
         repo, run_id, attempt, job = self.jobs[i]
         provider = w.provider if w.provider in PROVIDERS else "other"
         return Event(self.messages[i], self.time(i), repo, run_id, attempt, job, provider,
-                     w.pipeline or "", w.team or self._teams.get(repo, ""), w.line_number)
+                     text(w.pipeline) or "", text(w.team) or self._teams.get(repo, ""),
+                     w.line_number)
+
+    def line_number(self, i: int) -> int | None:
+        special = self.special.get(i)
+        if special is not None:
+            return special.line_number
+        w = self._wires[i]
+        return w.line_number if w is not None else None
 
 
 def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
@@ -125,10 +144,7 @@ def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
     if fast and shallow and not careful and b"\n\n" not in data and data[:1] != b"\n" and (
             len(data) <= opts.max_event_bytes
             or max(map(len, data.split(b"\n"))) <= opts.max_event_bytes):
-        try:  # the whole chunk in one call: the common case
-            wires = DECODER.decode_lines(data)
-        except DECODE_ERRORS:
-            wires = None  # some line is not canonical: sort them out one by one
+        wires = _decode_chunk(data)
         if wires is not None and len(wires) == count:
             batch = DecodedBatch(next_position=first + count, _teams=opts.teams)
             _add_rows(batch, wires, range(first, first + count), record_time)
@@ -140,6 +156,56 @@ def decode_lines(data: bytes, first: int, record_time: float | Sequence[float],
         # some canonical line's time is out of bounds (rare): again, checking each line
         batch = _decode_each(data, count, first, record_time, opts, keys, latest, shallow, True)
     return batch
+
+
+def _decode_chunk(data: bytes) -> list[Wire] | None:
+    """Every line of data as a struct, in one call: records of the shape the last chunk
+    had (a stream keeps its shape), canonical ones, or records of the first one's shipper
+    shape (wire.py); None if some line is none of these (or no event)."""
+    last = _LAST[0]
+    if last is not None:
+        try:
+            return last.decode_lines(data)
+        except DECODE_ERRORS:
+            pass
+    nl = data.find(b"\n")
+    for decoder in (DECODER, _shape_decoder(data if nl < 0 else data[:nl])):
+        if decoder is not None and decoder is not last:
+            try:
+                wires = decoder.decode_lines(data)
+            except DECODE_ERRORS:
+                continue
+            _LAST[0] = decoder
+            return wires
+    return None
+
+
+_LAST: list[Any] = [None]  # the decoder of the last chunk decoded whole: a cache only
+
+
+def _decode_one(line: bytes) -> Wire | None:
+    """One line as a struct, canonical or of its own shipper shape; None if neither."""
+    try:
+        return DECODER.decode(line)
+    except DECODE_ERRORS:
+        pass
+    decoder = _shape_decoder(line)
+    if decoder is None:
+        return None
+    try:
+        return decoder.decode(line)
+    except DECODE_ERRORS:
+        return None
+
+
+def _shape_decoder(line: bytes) -> Any:
+    """The decoder of one record's shape; None if it is no JSON object or a control record."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    shape = shape_of(obj) if isinstance(obj, dict) else None
+    return None if shape is None else shape_decoder(shape)
 
 
 def _maybe_deep(line: bytes) -> bool:
@@ -162,10 +228,7 @@ def _decode_each(data: bytes, count: int, first: int, record_time: float | Seque
             continue
         time = record_time if isinstance(record_time, float) else record_time[k]
         if fast and size <= opts.max_event_bytes and (shallow or not _maybe_deep(line)):
-            try:
-                w = DECODER.decode(line)
-            except DECODE_ERRORS:
-                w = None
+            w = _decode_one(line)
             if w is not None and (not careful or (
                     MIN_TIME <= wire_time(w, time) <= latest and not has_nul(w))):
                 run.append((k, w))
@@ -226,7 +289,7 @@ def _add_event(batch: DecodedBatch, event: Event, position: int) -> None:
 
 
 _JOB = attrgetter("repo", "run_id", "run_attempt", "job")
-_RUN_ID = itemgetter(1)
+_TEXT_PARTS = tuple((c, itemgetter(c)) for c in (1, 3, 0))  # run_id, job, repo
 _MESSAGE = attrgetter("message")
 _TIMESTAMP = attrgetter("timestamp")
 _LINE_NUMBER = attrgetter("line_number")
@@ -239,8 +302,14 @@ def _add_rows(batch: DecodedBatch, wires: list[Wire], positions: Sequence[int],
     Columns are pulled with map(attrgetter) so that the loops run in C; the rare rows
     that need a fix (a numeric run_id, an epoch or missing timestamp) are fixed after."""
     jobs = list(map(_JOB, wires))
-    if int in set(map(type, map(_RUN_ID, jobs))):  # "run_id": 123 is common; as text
-        jobs = [j if type(j[1]) is str else (j[0], str(j[1]), j[2], j[3]) for j in jobs]
+    columns = None
+    for c, part in _TEXT_PARTS:  # integer ids (`"run_id": 123`, `"job": 4821`) as text
+        kinds = set(map(type, map(part, jobs)))
+        if int in kinds:
+            columns = columns or [list(col) for col in zip(*jobs, strict=True)]
+            columns[c] = list(map(str if kinds == {int} else text, columns[c]))
+    if columns is not None:
+        jobs = list(zip(*columns, strict=True))
     stamps: list[datetime | float] = list(map(_TIMESTAMP, wires))
     if set(map(type, stamps)) != {datetime}:
         times = [record_time] * len(stamps) if isinstance(record_time, float) else record_time
