@@ -299,6 +299,11 @@ class Pipeline:
 
     # -- internals -----------------------------------------------------------------------
 
+    def advance_time(self, source: Hashable, timestamp: float) -> None:
+        """Move a source partition's event time on to timestamp (never back): the Kafka
+        adapter's clock for a quiet partition (sources/quietclock.py)."""
+        self._set_watermark(source, timestamp)
+
     def _set_watermark(self, source: Hashable, timestamp: float) -> None:
         if timestamp > self.watermarks.get(source, 0.0):
             self.watermarks[source] = timestamp

@@ -46,6 +46,7 @@ from worker.sources.commit import commit
 from worker.sources.deadletter import letter_bytes, quarantine_letter
 from worker.sources.kafka_dlq import DeadLetter, DeadLetterProducer
 from worker.sources.pollwatch import PollWatch, start_watchdog
+from worker.sources.quietclock import QuietClock
 from worker.store.retry import OUTAGE
 from worker.store.store import Store
 
@@ -113,6 +114,7 @@ class KafkaWorker:
         # dead-letter topic at the next commit outside it (they are logged at once).
         self._quarantined: list[DeadLetter] = []
         self.poll_size = PollSize.configured(cfg)
+        self.quiet = QuietClock()  # quiet partitions' time moves with the wall clock
         self.watch = PollWatch(cfg.kafka_poll_timeout_ms / 1000.0,
                                cfg.kafka_poll_failure_exit_seconds,
                                lambda error: metrics.poll_errors.labels(error).inc())
@@ -200,7 +202,10 @@ class KafkaWorker:
             step = max(1, len(records) * DECODE_CHUNK_BYTES // max(size, 1))
             for i in range(0, len(records), step):
                 dead.extend(self._process(part, records[i:i + step], values[i:i + step]))
+            self.quiet.saw(part, self.pipeline.watermarks.get(part, 0.0))
         self.poll_size.saw(n_records, value_bytes)
+        for part, now in self.quiet.times():
+            self.pipeline.advance_time(part, now)
         self.pipeline.flush_idle()
         self._dead_letter(dead)
         self.commit()
@@ -314,6 +319,7 @@ class KafkaWorker:
         """Even when the last write failed: never write positions of partitions we lost."""
         for tp in partitions:
             self.assigned.discard(tp)
+        self.quiet.forget([Partition(tp.topic, tp.partition) for tp in partitions])
         # Jobs of the revoked partitions continue elsewhere: their open blocks are re-read
         # by the new owner from the held-back positions, so drop them here.
         # A fresh pipeline forgets every open block, so partitions we keep are re-read
