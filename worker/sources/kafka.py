@@ -204,8 +204,8 @@ class KafkaWorker:
                 dead.extend(self._process(part, records[i:i + step], values[i:i + step]))
             self.quiet.saw(part, self.pipeline.watermarks.get(part, 0.0))
         self.poll_size.saw(n_records, value_bytes)
-        for part, now in self.quiet.times():
-            self.pipeline.advance_time(part, now)
+        for quiet, now in self.quiet.times():
+            self.pipeline.advance_time(quiet, now)
         self.pipeline.flush_idle()
         self._dead_letter(dead)
         self.commit()
