@@ -209,3 +209,30 @@ def test_a_detail_line_that_looks_like_a_start_stays_in_its_block() -> None:
                  "Could not retrieve the list of available versions for provider hashicorp/null\n\n\n")
     assert len(lines_of(paragraph)) == 1
     assert len(lines_of("Error: one\n\nError: two\n\n\n")) == 2
+
+
+def test_plan_diff_lines_start_no_block() -> None:
+    # terraform-provider-aws#17000's plan: failure words that are attribute or resource names
+    text = ('  ~ resource "aws_s3_bucket" "error_pages" {\n'
+            "      ~ website {\n"
+            '          + error_document = "error.html"\n'
+            '          - error_retention_days = 7 -> null\n'
+            "      + custom_error_response {\n"
+            "  # aws_cloudwatch_log_group.errors will be created\n\n\n")
+    assert lines_of(text) == []
+    # a list item of 0.11 (`* address: …`) still opens one
+    assert lines_of("* aws_s3_bucket.b: error creating bucket\n\n\n") == [
+        ("* aws_s3_bucket.b: error creating bucket",)]
+
+
+def test_tf_log_lines_in_an_unframed_block_are_not_its_text() -> None:
+    # A debug run interleaves log lines with the output; a block keeps the diagnostic only
+    # (the go-plugin stdio warning every plugin start logs is no evidence of anything).
+    text = ("Error: error configuring Terraform AWS Provider: no valid credential sources\n"
+            "2022-06-23T15:40:39.662-0700 [WARN]  plugin.stdio: received EOF, stopping recv loop:"
+            ' err="rpc error: code = Unimplemented desc = unknown service plugin.GRPCStdio"\n'
+            "2019/09/11 09:22:26 [DEBUG] plugin: plugin exited\n"
+            "Please see https://registry.terraform.io/providers/hashicorp/aws\n\n\n")
+    assert lines_of(text) == [(
+        "Error: error configuring Terraform AWS Provider: no valid credential sources",
+        "Please see https://registry.terraform.io/providers/hashicorp/aws")]

@@ -17,8 +17,10 @@ than end it; an item carrying an error, `* aws_x.y: Error …`, is a sure start)
 of tf-controller); wrapper prefixes (Terragrunt's `ERRO[0012]`, `[terragrunt]`) are gone
 in normalize. Anything else with a failure word (or an orphan `Lock Info:`, a wrapper's
 `exit status N` / `exit code N`, `locked by …`) is a weak start: kept only when a KB
-entry (a family's fallback included) recognizes the block. TF_LOG lines (`[DEBUG]`,
-`[TRACE]`, `[INFO]`, `[WARN]`) never start a block: they are logs, not diagnostics.
+entry (a family's fallback included) recognizes the block; a plan's diff line
+(`+ error_document = "error.html"`) is not one. TF_LOG lines (`[DEBUG]`, `[TRACE]`, `[INFO]`,
+`[WARN]`) never start a block, and an unframed block does not keep them as its text: they
+are logs, not diagnostics (a debug run logs `rpc error` at every plugin stop).
 
 Memory is bounded: a block keeps at most `max_lines` lines and `max_bytes` bytes (lines
 past the cap are dropped and the block is marked truncated; it still closes by the rules
@@ -72,6 +74,16 @@ WEAK_START = re.compile(
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
+)
+# A plan's diff line (after normalize took its indentation): an attribute (`+ error_document
+# = "error.html"`, `~ error_count = 1 -> 2`), a nested block or resource header, or the
+# `# <address> will be ...` comment over it. Its failure word is a name, so it is never a
+# weak start.
+PLAN_DIFF = re.compile(
+    r"^(?:(?:[-+~]|-/\+|\+/-|<=) +(?:\"[^\"]*\"|[\w.-]+) += "
+    r"|(?:[-+~]|-/\+|\+/-|<=) +(?:resource|data) \"[^\"]*\" \"[^\"]*\" \{$"
+    r"|(?:[-+~]|-/\+|\+/-|<=) +[\w-]+ \{$"
+    r"|# [\w.\[\]\"-]+ (?:will|must) be )"
 )
 # Every line that STRONG_START or WEAK_START can accept contains a match of TRIGGER (RE2
 # syntax, byte-safe: multi-byte frame characters as alternatives, not a class). The pipeline
@@ -340,7 +352,7 @@ class BlockAssembler:
                 return
         else:
             block.blanks = 0
-        if block.truncated:
+        if block.truncated or (frame is None and LOG_LINE.match(text) is not None):
             return
         if len(block.lines) >= self.max_lines or block.nbytes + len(text) > self.max_bytes:
             block.truncated = True
@@ -380,4 +392,5 @@ def _is_detail(block: _Open, text: str) -> bool:
 def _starts(text: str) -> bool:
     if STRONG_START.match(text) is not None:
         return True
-    return WEAK_START.search(text) is not None and LOG_LINE.match(text) is None
+    return (WEAK_START.search(text) is not None and LOG_LINE.match(text) is None
+            and PLAN_DIFF.match(text) is None)
