@@ -236,3 +236,15 @@ def test_tf_log_lines_in_an_unframed_block_are_not_its_text() -> None:
     assert lines_of(text) == [(
         "Error: error configuring Terraform AWS Provider: no valid credential sources",
         "Please see https://registry.terraform.io/providers/hashicorp/aws")]
+
+
+def test_the_lock_errors_advice_paragraph_is_no_block_of_its_own() -> None:
+    # Terraform 0.13 prints it two blank lines after the lock diagnostic (fit c6-024's layout)
+    text = ("Error: Error locking state: Error acquiring the state lock: state blob is already locked\n"
+            "Lock Info:\n  ID:        1010\n  Info:      \n\n\n"
+            "Terraform acquires a state lock to protect the state from being written\n"
+            "by multiple users at the same time.\n")
+    assert [b[0] for b in lines_of(text)] == [
+        "Error: Error locking state: Error acquiring the state lock: state blob is already locked"]
+    alone = "Terraform acquires a state lock to protect the state from being written\n"
+    assert lines_of(alone) == [(alone.strip(),)]

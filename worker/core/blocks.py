@@ -99,11 +99,14 @@ TRIGGER = (
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
-# A wrapper's closing line (setup-terraform, the Azure DevOps task): it follows every failure
-# Terraform printed, so it starts a block only in a job where no block came before it (then
-# it is the only sign of the failure; counting it after one would count that one twice).
-WRAPPER_TAIL = re.compile(
+# A failure's closing words: a wrapper's last line (setup-terraform, the Azure DevOps task)
+# follows every failure Terraform printed, and the lock error's advice paragraph (`Terraform
+# acquires a state lock to protect …`, after two blank lines) follows its diagnostic. Such a
+# line starts a block only in a job where no block came before it (then it is the only sign
+# of the failure; counting it after one would count that one twice).
+TAIL = re.compile(
     r"^(?:Error: )?(?:Terraform exited with code [1-9]|Terraform command '[a-z-]+' failed with exit code)"
+    r"|^Terraform acquires a (?:state )?lock to protect"
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
@@ -143,7 +146,7 @@ class _Job:
     # The partition's event time (its watermark) when the job's last line came: idleness
     # is how far the partition moved on since, not how old the job's own times are.
     mark: float = 0.0
-    # A block of this job was closed already (see WRAPPER_TAIL).
+    # A block of this job was closed already (see TAIL).
     diagnosed: bool = False
 
 
@@ -317,7 +320,7 @@ class BlockAssembler:
                 if block.blanks >= 2 and not block.framed:
                     self._close(job, state, closed)
                 return
-        if text and state.diagnosed and WRAPPER_TAIL.match(text):
+        if text and state.diagnosed and TAIL.match(text):
             return
         if frame == "╷" or frame == "│" or (text and _starts(text)):
             state.open = _Open([], state.lines_seen, timestamp, position, framed=frame is not None)
