@@ -248,3 +248,13 @@ def test_the_lock_errors_advice_paragraph_is_no_block_of_its_own() -> None:
         "Error: Error locking state: Error acquiring the state lock: state blob is already locked"]
     alone = "Terraform acquires a state lock to protect the state from being written\n"
     assert lines_of(alone) == [(alone.strip(),)]
+
+
+def test_a_frame_flattened_onto_one_line_is_a_sure_start() -> None:
+    # spacelift-io/terraform-provider-spacelift#460: the run log lost its newlines
+    line = ("Planning failed. Terraform encountered an error while generating this plan."
+            " ╷ │ Error: space not found │ │ ╵")
+    asm = BlockAssembler()
+    blocks = feed_all(asm, A, line) + asm.flush_all()
+    assert [b.lines for b in blocks] == [(line,)] and blocks[0].certain
+    assert not BlockAssembler().feed(A, "│ Warning: Argument is deprecated", 1.0)

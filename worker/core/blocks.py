@@ -13,7 +13,8 @@ Formats recognized as a start: `Error…` (any version, `Error: Error applying p
 0.11/0.12 included), a tool's own `error: ` / `fatal: ` / `panic: `, `<address>: Error: `,
 `N error(s) occurred:` and its `* ` list items (these two also continue an open block rather
 than end it; an item carrying an error, `* aws_x.y: Error …`, is a sure start), `Failed to …`, `Could not …`,
-`Backend (re)initialization required`, wrapper lines (`error running Plan: rpc error: …`
+`Backend (re)initialization required`, a frame flattened onto one line (`… ╷ │ Error: …`, a
+log that lost its newlines), wrapper lines (`error running Plan: rpc error: …`
 of tf-controller); wrapper prefixes (Terragrunt's `ERRO[0012]`, `[terragrunt]`) are gone
 in normalize. Anything else with a failure word (or an orphan `Lock Info:`, a wrapper's
 `exit status N` / `exit code N`, `locked by …`) is a weak start: kept only when a KB
@@ -52,6 +53,7 @@ STRONG_START = re.compile(
     r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
     r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors? occurred|Error )"  # a 0.11/0.12 list item's error
     r"|(?:error|fatal|panic): "  # a tool's own error line (git, kubectl, Go)
+    r"|[\w .,:;'\"()/-]+ (?:╷ )?│ Error: "  # a framed diagnostic flattened onto one line
     r")"
 )
 # Lines that go on with an open block even though they could start one: the 0.11/0.12
