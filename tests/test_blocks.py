@@ -258,3 +258,11 @@ def test_a_frame_flattened_onto_one_line_is_a_sure_start() -> None:
     blocks = feed_all(asm, A, line) + asm.flush_all()
     assert [b.lines for b in blocks] == [(line,)] and blocks[0].certain
     assert not BlockAssembler().feed(A, "│ Warning: Argument is deprecated", 1.0)
+    # kubevela/terraform-controller#190: a status YAML quoting the framed line (colours gone)
+    quoted = 'message: "│ Error: Invalid provider'
+    assert [b.certain for b in lines_of_blocks(quoted)] == [True]
+
+
+def lines_of_blocks(text: str) -> list:
+    asm = BlockAssembler()
+    return feed_all(asm, A, text) + asm.flush_all()

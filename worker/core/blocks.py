@@ -53,7 +53,7 @@ STRONG_START = re.compile(
     r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
     r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors? occurred|Error )"  # a 0.11/0.12 list item's error
     r"|(?:error|fatal|panic): "  # a tool's own error line (git, kubectl, Go)
-    r"|[\w .,:;'\"()/-]+ (?:╷ )?│ Error: "  # a framed diagnostic flattened onto one line
+    r"|[\w .,:;'\"()/-]+(?:╷ )?│ Error: "  # a frame flattened onto one line, or quoted
     r")"
 )
 # Lines that go on with an open block even though they could start one: the 0.11/0.12
