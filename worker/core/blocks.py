@@ -74,6 +74,8 @@ WEAK_START = re.compile(
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must"
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
+    r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
+    r"|is not a valid (?:global )?flag|must provide a valid value"  # a command line it rejects
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -98,7 +100,10 @@ TRIGGER = (
     r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code|exited with code [1-9]"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
-    r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
+    r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
+    r"|is not a valid (?:global )?flag|must provide a valid value)"
+    r"|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
 # A failure's closing words: a wrapper's last line (setup-terraform, the Azure DevOps task)
