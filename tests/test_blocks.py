@@ -186,6 +186,9 @@ def test_a_wrapper_tail_counts_only_when_nothing_came_before_it() -> None:
     assert lines_of(framed) == [("Error: boom",)]
     alone = "Waiting for the plan to start...\n\nTerraform exited with code 1.\n"
     assert lines_of(alone) == [("Terraform exited with code 1.",)]
+    # HCP's closing line of a remote run (terraform-provider-aws#42420 after its diagnostic)
+    hcp = "╷\n│ Error: No valid credential sources found\n╵\nOperation failed: failed running terraform plan (exit 1)\n"
+    assert lines_of(hcp) == [("Error: No valid credential sources found",)]
 
 
 def test_tf_log_lines_start_no_block() -> None:

@@ -106,7 +106,7 @@ TRIGGER = (
     r"|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
-# A failure's closing words: a wrapper's last line (setup-terraform, the Azure DevOps task)
+# A failure's closing words: a wrapper's last line (setup-terraform, the Azure DevOps task, HCP)
 # follows every failure Terraform printed, and the lock error's advice paragraph (`Terraform
 # acquires a state lock to protect …`, after two blank lines) follows its diagnostic. Such a
 # line starts a block only in a job where no block came before it (then it is the only sign
@@ -114,6 +114,7 @@ TRIGGER = (
 TAIL = re.compile(
     r"^(?:Error: )?(?:Terraform exited with code [1-9]|Terraform command '[a-z-]+' failed with exit code)"
     r"|^Terraform acquires a (?:state )?lock to protect"
+    r"|^Operation failed: failed (?:running|generating) "  # HCP's remote run, after its output
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
