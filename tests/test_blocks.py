@@ -186,6 +186,9 @@ def test_a_wrapper_tail_counts_only_when_nothing_came_before_it() -> None:
     assert lines_of(framed) == [("Error: boom",)]
     alone = "Waiting for the plan to start...\n\nTerraform exited with code 1.\n"
     assert lines_of(alone) == [("Terraform exited with code 1.",)]
+    # HCP's closing line of a remote run (terraform-provider-aws#42420 after its diagnostic)
+    hcp = "╷\n│ Error: No valid credential sources found\n╵\nOperation failed: failed running terraform plan (exit 1)\n"
+    assert lines_of(hcp) == [("Error: No valid credential sources found",)]
 
 
 def test_tf_log_lines_start_no_block() -> None:
@@ -209,3 +212,60 @@ def test_a_detail_line_that_looks_like_a_start_stays_in_its_block() -> None:
                  "Could not retrieve the list of available versions for provider hashicorp/null\n\n\n")
     assert len(lines_of(paragraph)) == 1
     assert len(lines_of("Error: one\n\nError: two\n\n\n")) == 2
+
+
+def test_plan_diff_lines_start_no_block() -> None:
+    # terraform-provider-aws#17000's plan: failure words that are attribute or resource names
+    text = ('  ~ resource "aws_s3_bucket" "error_pages" {\n'
+            "      ~ website {\n"
+            '          + error_document = "error.html"\n'
+            '          - error_retention_days = 7 -> null\n'
+            "      + custom_error_response {\n"
+            "  # aws_cloudwatch_log_group.errors will be created\n\n\n")
+    assert lines_of(text) == []
+    # a list item of 0.11 (`* address: …`) still opens one
+    assert lines_of("* aws_s3_bucket.b: error creating bucket\n\n\n") == [
+        ("* aws_s3_bucket.b: error creating bucket",)]
+
+
+def test_tf_log_lines_in_an_unframed_block_are_not_its_text() -> None:
+    # A debug run interleaves log lines with the output; a block keeps the diagnostic only
+    # (the go-plugin stdio warning every plugin start logs is no evidence of anything).
+    text = ("Error: error configuring Terraform AWS Provider: no valid credential sources\n"
+            "2022-06-23T15:40:39.662-0700 [WARN]  plugin.stdio: received EOF, stopping recv loop:"
+            ' err="rpc error: code = Unimplemented desc = unknown service plugin.GRPCStdio"\n'
+            "2019/09/11 09:22:26 [DEBUG] plugin: plugin exited\n"
+            "Please see https://registry.terraform.io/providers/hashicorp/aws\n\n\n")
+    assert lines_of(text) == [(
+        "Error: error configuring Terraform AWS Provider: no valid credential sources",
+        "Please see https://registry.terraform.io/providers/hashicorp/aws")]
+
+
+def test_the_lock_errors_advice_paragraph_is_no_block_of_its_own() -> None:
+    # Terraform 0.13 prints it two blank lines after the lock diagnostic (fit c6-024's layout)
+    text = ("Error: Error locking state: Error acquiring the state lock: state blob is already locked\n"
+            "Lock Info:\n  ID:        1010\n  Info:      \n\n\n"
+            "Terraform acquires a state lock to protect the state from being written\n"
+            "by multiple users at the same time.\n")
+    assert [b[0] for b in lines_of(text)] == [
+        "Error: Error locking state: Error acquiring the state lock: state blob is already locked"]
+    alone = "Terraform acquires a state lock to protect the state from being written\n"
+    assert lines_of(alone) == [(alone.strip(),)]
+
+
+def test_a_frame_flattened_onto_one_line_is_a_sure_start() -> None:
+    # spacelift-io/terraform-provider-spacelift#460: the run log lost its newlines
+    line = ("Planning failed. Terraform encountered an error while generating this plan."
+            " ╷ │ Error: space not found │ │ ╵")
+    asm = BlockAssembler()
+    blocks = feed_all(asm, A, line) + asm.flush_all()
+    assert [b.lines for b in blocks] == [(line,)] and blocks[0].certain
+    assert not BlockAssembler().feed(A, "│ Warning: Argument is deprecated", 1.0)
+    # kubevela/terraform-controller#190: a status YAML quoting the framed line (colours gone)
+    quoted = 'message: "│ Error: Invalid provider'
+    assert [b.certain for b in lines_of_blocks(quoted)] == [True]
+
+
+def lines_of_blocks(text: str) -> list:
+    asm = BlockAssembler()
+    return feed_all(asm, A, text) + asm.flush_all()

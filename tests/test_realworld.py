@@ -115,8 +115,8 @@ TARGETS = {"detected": 0.97, "classified": 0.90, "permission precision": 0.95,
 # (c8, c9): each time the new holdout texts were harder than the fitted ones, so the floors
 # were reset to the figures measured on the grown corpus, then raised after tuning by class
 # on fit. History: .936 .884 .964 .891 1.0 .843 (1,153) -> tuned .948 .910 .973 .916 1.0 .901
-# -> reset on 1,358 texts to the figures below.
-FLOORS = {"detected": 0.929, "classified": 0.879, "permission precision": 0.976,
+# -> reset on 1,358 texts .929 .879 .976 .9 1.0 .893 -> tuned (tune2) to the figures below.
+FLOORS = {"detected": 0.929, "classified": 0.881, "permission precision": 0.976,
           "permission recall": 0.9, "state-lock precision": 1.0, "state-lock recall": 0.893}
 
 

@@ -13,12 +13,15 @@ Formats recognized as a start: `Error…` (any version, `Error: Error applying p
 0.11/0.12 included), a tool's own `error: ` / `fatal: ` / `panic: `, `<address>: Error: `,
 `N error(s) occurred:` and its `* ` list items (these two also continue an open block rather
 than end it; an item carrying an error, `* aws_x.y: Error …`, is a sure start), `Failed to …`, `Could not …`,
-`Backend (re)initialization required`, wrapper lines (`error running Plan: rpc error: …`
+`Backend (re)initialization required`, a frame flattened onto one line (`… ╷ │ Error: …`, a
+log that lost its newlines), wrapper lines (`error running Plan: rpc error: …`
 of tf-controller); wrapper prefixes (Terragrunt's `ERRO[0012]`, `[terragrunt]`) are gone
 in normalize. Anything else with a failure word (or an orphan `Lock Info:`, a wrapper's
 `exit status N` / `exit code N`, `locked by …`) is a weak start: kept only when a KB
-entry (a family's fallback included) recognizes the block. TF_LOG lines (`[DEBUG]`,
-`[TRACE]`, `[INFO]`, `[WARN]`) never start a block: they are logs, not diagnostics.
+entry (a family's fallback included) recognizes the block; a plan's diff line
+(`+ error_document = "error.html"`) is not one. TF_LOG lines (`[DEBUG]`, `[TRACE]`, `[INFO]`,
+`[WARN]`) never start a block, and an unframed block does not keep them as its text: they
+are logs, not diagnostics (a debug run logs `rpc error` at every plugin stop).
 
 Memory is bounded: a block keeps at most `max_lines` lines and `max_bytes` bytes (lines
 past the cap are dropped and the block is marked truncated; it still closes by the rules
@@ -50,6 +53,7 @@ STRONG_START = re.compile(
     r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
     r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors? occurred|Error )"  # a 0.11/0.12 list item's error
     r"|(?:error|fatal|panic): "  # a tool's own error line (git, kubectl, Go)
+    r"|[\w .,:;'\"()/-]+(?:╷ )?│ Error: "  # a frame flattened onto one line, or quoted
     r")"
 )
 # Lines that go on with an open block even though they could start one: the 0.11/0.12
@@ -70,8 +74,20 @@ WEAK_START = re.compile(
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must"
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
+    r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
+    r"|is not a valid (?:global )?flag|must provide a valid value"  # a command line it rejects
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
+)
+# A plan's diff line (after normalize took its indentation): an attribute (`+ error_document
+# = "error.html"`, `~ error_count = 1 -> 2`), a nested block or resource header, or the
+# `# <address> will be ...` comment over it. Its failure word is a name, so it is never a
+# weak start.
+PLAN_DIFF = re.compile(
+    r"^(?:(?:[-+~]|-/\+|\+/-|<=) +(?:\"[^\"]*\"|[\w.-]+) += "
+    r"|(?:[-+~]|-/\+|\+/-|<=) +(?:resource|data) \"[^\"]*\" \"[^\"]*\" \{$"
+    r"|(?:[-+~]|-/\+|\+/-|<=) +[\w-]+ \{$"
+    r"|# [\w.\[\]\"-]+ (?:will|must) be )"
 )
 # Every line that STRONG_START or WEAK_START can accept contains a match of TRIGGER (RE2
 # syntax, byte-safe: multi-byte frame characters as alternatives, not a class). The pipeline
@@ -84,14 +100,21 @@ TRIGGER = (
     r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code|exited with code [1-9]"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
-    r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty)|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
+    r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
+    r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
+    r"|is not a valid (?:global )?flag|must provide a valid value)"
+    r"|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
-# A wrapper's closing line (setup-terraform, the Azure DevOps task): it follows every failure
-# Terraform printed, so it starts a block only in a job where no block came before it (then
-# it is the only sign of the failure; counting it after one would count that one twice).
-WRAPPER_TAIL = re.compile(
+# A failure's closing words: a wrapper's last line (setup-terraform, the Azure DevOps task, HCP)
+# follows every failure Terraform printed, and the lock error's advice paragraph (`Terraform
+# acquires a state lock to protect …`, after two blank lines) follows its diagnostic. Such a
+# line starts a block only in a job where no block came before it (then it is the only sign
+# of the failure; counting it after one would count that one twice).
+TAIL = re.compile(
     r"^(?:Error: )?(?:Terraform exited with code [1-9]|Terraform command '[a-z-]+' failed with exit code)"
+    r"|^Terraform acquires a (?:state )?lock to protect"
+    r"|^Operation failed: failed (?:running|generating) "  # HCP's remote run, after its output
 )
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
@@ -131,7 +154,7 @@ class _Job:
     # The partition's event time (its watermark) when the job's last line came: idleness
     # is how far the partition moved on since, not how old the job's own times are.
     mark: float = 0.0
-    # A block of this job was closed already (see WRAPPER_TAIL).
+    # A block of this job was closed already (see TAIL).
     diagnosed: bool = False
 
 
@@ -305,7 +328,7 @@ class BlockAssembler:
                 if block.blanks >= 2 and not block.framed:
                     self._close(job, state, closed)
                 return
-        if text and state.diagnosed and WRAPPER_TAIL.match(text):
+        if text and state.diagnosed and TAIL.match(text):
             return
         if frame == "╷" or frame == "│" or (text and _starts(text)):
             state.open = _Open([], state.lines_seen, timestamp, position, framed=frame is not None)
@@ -340,7 +363,7 @@ class BlockAssembler:
                 return
         else:
             block.blanks = 0
-        if block.truncated:
+        if block.truncated or (frame is None and LOG_LINE.match(text) is not None):
             return
         if len(block.lines) >= self.max_lines or block.nbytes + len(text) > self.max_bytes:
             block.truncated = True
@@ -380,4 +403,5 @@ def _is_detail(block: _Open, text: str) -> bool:
 def _starts(text: str) -> bool:
     if STRONG_START.match(text) is not None:
         return True
-    return WEAK_START.search(text) is not None and LOG_LINE.match(text) is None
+    return (WEAK_START.search(text) is not None and LOG_LINE.match(text) is None
+            and PLAN_DIFF.match(text) is None)

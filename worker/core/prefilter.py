@@ -55,6 +55,7 @@ _ANY_LOG_TEXT = re.compile((TF_LOG % _LEVELS).decode("ascii"))  # the same, for 
 # them), colour codes whose ESC was lost, and the parts of STRONG_START and OTHER_OUTPUT
 # that follow a word of any characters.
 _ANYWHERE = rb"[\x00-\x08\x0b-\x1f\x7f]|\[[0-9]{1,3}[;m]|: Error: |\((?:local|remote)-exec\): " \
+    rb"|\xe2\x94\x82 Error: " \
     rb"|: (?:Creating|Modifying" \
     rb"|Destroying|Reading|Refreshing|Still |Creation complete|Modifications complete" \
     rb"|Destruction complete)"
