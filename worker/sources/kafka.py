@@ -60,6 +60,7 @@ _VALUE, _KEY, _TIMESTAMP, _OFFSET = (attrgetter(name) for name in
 # per record on 1 MiB than on 4 MiB (cache, and no per-line length check below
 # max_event_bytes); each chunk is fed to the pipeline in turn, one commit per poll.
 DECODE_CHUNK_BYTES = 1024 * 1024
+_MS_TO_S = (1000.0).__rtruediv__  # t -> t / 1000.0, in C: a record's time in seconds
 
 
 def fetch_settings(cfg: Config) -> dict[str, Any]:
@@ -215,7 +216,7 @@ class KafkaWorker:
                  ) -> list[DeadLetter]:
         """Decode and feed consecutive records of one partition; their dead letters."""
         batch = decode_values(values, list(map(_KEY, records)),
-                              [t / 1000.0 for t in map(_TIMESTAMP, records)], self.decode_opts)
+                              list(map(_MS_TO_S, map(_TIMESTAMP, records))), self.decode_opts)
         # Rows are numbered by index in this chunk; the pipeline wants offsets.
         batch.positions = (list(map(_OFFSET, records)) if len(batch) == len(records)
                            else [records[k].offset for k in batch.positions])
