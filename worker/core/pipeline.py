@@ -166,8 +166,7 @@ class Pipeline:
             self._set_watermark(source, batch.latest())
         hits, signals = self._hit_rows(batch.messages)
         todo = sorted(hits.union(batch.special))
-        full = (self._full_rows_counted if batch.numbered else self._full_rows_counting)(
-            batch, todo)
+        full = self._full_rows(batch, todo)
         failed: list[tuple[int, Exception]] = []
         fed = 0
         rows = RowFlags(self._lines, batch.messages)
@@ -212,11 +211,14 @@ class Pipeline:
             self.aggregate.flagged(job, message, timestamp)
         return True
 
-    def _full_rows_counted(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
+    def _full_rows(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
         """Rows for the per-event path, found lazily: a row fed may open or close a block,
-        which decides for the rows after it. Skipped rows need no bookkeeping, as their
-        line numbers come with them."""
+        which decides for the rows after it. Skipped rows need no bookkeeping when their
+        line numbers come with them; for records without line numbers the skipped rows
+        still move their jobs' line counts on (block line numbers are counted per job), a
+        run of them at once."""
         open_jobs, jobs, n = self.blocks.open_jobs, batch.jobs, len(batch)
+        counting = not batch.numbered
         i, t = 0, 0
         while i < n:
             nxt = todo[t] if t < len(todo) else n
@@ -225,27 +227,7 @@ class Pipeline:
                     if jobs[k] in open_jobs:
                         nxt = k
                         break
-            if nxt == n:
-                return
-            if t < len(todo) and todo[t] == nxt:
-                t += 1
-            yield nxt
-            i = nxt + 1
-
-    def _full_rows_counting(self, batch: RecordBatch, todo: list[int]) -> Iterator[int]:
-        """As _full_rows_counted, for records without line numbers: the skipped rows still
-        move their jobs' line counts on (block line numbers are counted per job), a run
-        of them at once."""
-        open_jobs, jobs, n = self.blocks.open_jobs, batch.jobs, len(batch)
-        i, t = 0, 0
-        while i < n:
-            nxt = todo[t] if t < len(todo) else n
-            if open_jobs:
-                for k in range(i, nxt):
-                    if jobs[k] in open_jobs:
-                        nxt = k
-                        break
-            if nxt > i:
+            if counting and nxt > i:
                 self._skip_rows(batch, i, nxt)
             if nxt == n:
                 return
