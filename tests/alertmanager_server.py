@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from tests.prometheus_server import free_port
+from tests.prometheus_server import LoopbackDaemon
 
 BINARIES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, upstream's name
 
@@ -39,18 +37,16 @@ class AlertmanagerError(RuntimeError):
     pass
 
 
-class AlertmanagerServer:
+class AlertmanagerServer(LoopbackDaemon):
     """One Alertmanager process; `url` is its base URL once started."""
 
+    name = "alertmanager"
+    error = AlertmanagerError
+
     def __init__(self, config: dict[str, Any], directory: str | Path | None = None):
+        super().__init__(directory, "tfpulse-am-")
         self.binary = find_binary()
-        self._owns_dir = directory is None
-        self.dir = Path(directory or tempfile.mkdtemp(prefix="tfpulse-am-"))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.config = config
-        self.log_path = self.dir / "alertmanager.log"
-        self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> AlertmanagerServer:
         if self.binary is None:
@@ -64,47 +60,11 @@ class AlertmanagerServer:
                  f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address=",
                  "--log.level=warn"],
                 cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise AlertmanagerError(f"alertmanager exited {self._proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.2)
-        raise AlertmanagerError(f"alertmanager not ready after {timeout:.0f}s:\n{self.log()}")
-
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
-        code = None
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(10)
-            code = self._proc.returncode
-            self._proc = None
-        if self._owns_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-        return code
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
+        self.wait_ready(timeout)
+        return self
 
     def __enter__(self) -> AlertmanagerServer:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ HTTP API (v2)
     def _call(self, path: str, body: Any = None) -> Any:

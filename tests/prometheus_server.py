@@ -50,47 +50,26 @@ class PrometheusError(RuntimeError):
     pass
 
 
-class PrometheusServer:
-    """One Prometheus process; `url` is its base URL once started."""
+class LoopbackDaemon:
+    """What a Prometheus-project daemon (prometheus, alertmanager) run by a test shares: a
+    loopback port, a directory of its own, readiness on `/-/ready`, SIGTERM then SIGKILL."""
 
-    def __init__(self, targets: list[str], rule_files: list[str | Path] | None = None,
-                 *, job: str = "tfpulse", interval: str = "1s",
-                 binary: str | None = None, directory: str | Path | None = None):
-        self.binary = binary or find_binary()
+    name = "daemon"
+    error: type[RuntimeError] = RuntimeError
+
+    def __init__(self, directory: str | Path | None, prefix: str):
         self._owns_dir = directory is None
-        self.dir = Path(directory or tempfile.mkdtemp(prefix="tfpulse-prom-"))
+        self.dir = Path(directory or tempfile.mkdtemp(prefix=prefix))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config = {
-            "global": {"scrape_interval": interval, "scrape_timeout": interval,
-                       "evaluation_interval": interval},
-            "rule_files": [str(Path(f).resolve()) for f in rule_files or []],
-            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}],
-        }
-        self.log_path = self.dir / "prometheus.log"
+        self.log_path = self.dir / f"{self.name}.log"
         self._proc: subprocess.Popen[bytes] | None = None
-
-    # ------------------------------------------------------------------ lifecycle
-    def start(self, timeout: float = 60.0) -> PrometheusServer:
-        if self.binary is None:
-            raise PrometheusError("prometheus not installed: run `make deps`")
-        config = self.dir / "prometheus.yml"
-        config.write_text(yaml.safe_dump(self.config, sort_keys=False))
-        with open(self.log_path, "wb") as log:
-            self._proc = subprocess.Popen(
-                [self.binary, f"--config.file={config}",
-                 f"--storage.tsdb.path={self.dir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}",
-                 "--log.level=warn"],
-                cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready(timeout)
-        return self
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
-                raise PrometheusError(f"prometheus exited {self._proc.returncode}:\n{self.log()}")
+                raise self.error(f"{self.name} exited {self._proc.returncode}:\n{self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
                     if resp.status == 200:
@@ -98,7 +77,7 @@ class PrometheusServer:
             except (OSError, urllib.error.URLError):
                 pass
             time.sleep(0.2)
-        raise PrometheusError(f"prometheus not ready after {timeout:.0f}s:\n{self.log()}")
+        raise self.error(f"{self.name} not ready after {timeout:.0f}s:\n{self.log()}")
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
@@ -123,11 +102,46 @@ class PrometheusServer:
         except OSError:
             return ""
 
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class PrometheusServer(LoopbackDaemon):
+    """One Prometheus process; `url` is its base URL once started."""
+
+    name = "prometheus"
+    error = PrometheusError
+
+    def __init__(self, targets: list[str], rule_files: list[str | Path] | None = None,
+                 *, job: str = "tfpulse", interval: str = "1s",
+                 binary: str | None = None, directory: str | Path | None = None):
+        super().__init__(directory, "tfpulse-prom-")
+        self.binary = binary or find_binary()
+        self.config = {
+            "global": {"scrape_interval": interval, "scrape_timeout": interval,
+                       "evaluation_interval": interval},
+            "rule_files": [str(Path(f).resolve()) for f in rule_files or []],
+            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}],
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 60.0) -> PrometheusServer:
+        if self.binary is None:
+            raise PrometheusError("prometheus not installed: run `make deps`")
+        config = self.dir / "prometheus.yml"
+        config.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(
+                [self.binary, f"--config.file={config}",
+                 f"--storage.tsdb.path={self.dir / 'data'}",
+                 f"--web.listen-address=127.0.0.1:{self.port}",
+                 "--log.level=warn"],
+                cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
+        self.wait_ready(timeout)
+        return self
+
+    def __enter__(self) -> PrometheusServer:
+        return self.start()
 
     # ------------------------------------------------------------------ HTTP API
     def api(self, path: str, **params: Any) -> dict[str, Any]:
