@@ -3,7 +3,8 @@
 `postgres_url`: one server per test session — TFPULSE_TEST_PG_URL when set (CI service,
 docker-compose), else a private one started by scripts/postgres-server and stopped at
 the end. `pg_store_url`: a fresh, empty database per test, dropped afterwards, so tests
-never see each other's rows.
+never see each other's rows. `store_url` / `store`: a store test's backend, SQLite and
+PostgreSQL each in turn.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from tests import postgres_server
+from worker.store.store import Store, open_store
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +61,19 @@ def fresh_database(postgres_url: str) -> Iterator[str]:
 def pg_store_url(postgres_url: str) -> Iterator[str]:
     with fresh_database(postgres_url) as url:
         yield url
+
+
+# Every store test runs on both backends (the PostgreSQL case needs the server above).
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tfpulse.db'}"
+    url: str = request.getfixturevalue("pg_store_url")
+    return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    st = open_store(store_url)
+    yield st
+    st.close()

@@ -21,20 +21,6 @@ LOCK = "terraform/state-lock-held"
 DYNAMO = "policy/terraform-state-lock-dynamodb-permission-denied"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tfpulse.db'}"
-    return request.getfixturevalue("pg_store_url")
-
-
-@pytest.fixture
-def store(store_url: str):
-    st = open_store(store_url)
-    yield st
-    st.close()
-
-
 def occ(
     kb_id: str | None,
     ts: float,

@@ -24,20 +24,6 @@ LOCK = "terraform/state-lock-dynamodb-held"
 INFO = JobInfo(provider="gitlab", pipeline="terraform-ci", team="platform")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tfpulse.db'}"
-    return request.getfixturevalue("pg_store_url")
-
-
-@pytest.fixture
-def store(store_url: str):
-    st = open_store(store_url)
-    yield st
-    st.close()
-
-
 def job(run: str, attempt: int = 1) -> JobKey:
     return JobKey("acme/infra-live", run, attempt, "tf:plan")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy.exc import DataError, OperationalError
 
 from tests.test_store import DYNAMO, LOCK, T0, occ
@@ -14,13 +13,6 @@ from worker.model import Batch, DeadEndAttempt, JobKey, Occurrence, Partition
 from worker.store.store import is_data_error, open_store
 
 pytest_plugins = ["tests.conftest_postgres"]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tfpulse.db'}"
-    return request.getfixturevalue("pg_store_url")
 
 
 # Items no backend can store: the decoder refuses the records that would make them, so
