@@ -17,7 +17,8 @@ CI fleet). Each job is a GitHub Actions, GitLab, Jenkins or Atlantis job doing T
 work, tests or dependency installs, built from the snippets in snippets/ (real CI output
 collected from public issues and logs; each file names its sources). Most jobs are green;
 a failed job ends with a real failure text from tests/data/realworld/fit.jsonl (never the
-holdout split) or a KB example, then its CI system's closing lines. A third of the
+holdout split) or a KB example, of those pinned in pinned-texts.txt (so the corpus stays the
+same as fit.jsonl and the KB grow), then its CI system's closing lines. A third of the
 Terraform jobs run with TF_LOG=DEBUG: provider and core debug lines, of which ~6% hold
 words such as error, fail or invalid (`rpc error` at plugin shutdown,
 `diagnostic_error_count=0`, `produced an invalid plan ... tolerating it`) without being a
@@ -49,6 +50,7 @@ ROOT = HERE.parent.parent
 SNIPPETS = HERE / "snippets"
 FIT = ROOT / "tests" / "data" / "realworld" / "fit.jsonl"  # never the holdout split
 KB = ROOT / "kb"
+PINNED = HERE / "pinned-texts.txt"  # the fit texts and KB entries drawn from, fixed
 DEFAULT_SEED = 20261201
 DEFAULT_OUT = ROOT / "benchmarks" / "corpus" / "realistic"
 START = datetime(2026, 11, 2, 8, 0, 0, tzinfo=UTC).timestamp()
@@ -76,17 +78,27 @@ def load_snippet(name: str) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
-def load_failures() -> list[tuple[str, list[str]]]:
-    """(source id, lines) of every real failure text: fit.jsonl's failures, then the
-    first examples of the KB's entries (sorted by path, so the order is fixed)."""
-    out: list[tuple[str, list[str]]] = []
+def pinned() -> set[str]:
+    """The source ids (fit:<id>, kb:<path>) the corpus may draw from: a fixed list, so a
+    grown fit.jsonl or KB does not change the corpus under the benchmark's figures."""
+    return {line for line in PINNED.read_text(encoding="utf-8").split("\n")
+            if line and not line.startswith("#")}
+
+
+def _fit_rows() -> list[dict[str, Any]]:
+    keep = pinned()
     with open(FIT, encoding="utf-8") as fh:
-        for raw in fh:
-            row = json.loads(raw)
-            if row["failure"]:
-                out.append((f"fit:{row['id']}", _text_lines(row["text"])))
+        rows = [json.loads(raw) for raw in fh]
+    return [r for r in rows if f"fit:{r['id']}" in keep]
+
+
+def load_failures() -> list[tuple[str, list[str]]]:
+    """(source id, lines) of every pinned real failure text: fit.jsonl's failures, then the
+    first examples of the KB's entries (sorted by path, so the order is fixed)."""
+    out = [(f"fit:{r['id']}", _text_lines(r["text"])) for r in _fit_rows() if r["failure"]]
+    keep = pinned()
     for path in sorted(KB.rglob("*.yaml")):
-        if path.name.startswith("_"):
+        if path.name.startswith("_") or f"kb:{path.relative_to(KB)}" not in keep:
             continue
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for ex in (doc.get("examples") or [])[:1]:
@@ -95,10 +107,8 @@ def load_failures() -> list[tuple[str, list[str]]]:
 
 
 def load_near_misses() -> list[tuple[str, list[str]]]:
-    """fit.jsonl's texts that look like failures and are not (failure: false)."""
-    with open(FIT, encoding="utf-8") as fh:
-        rows = [json.loads(raw) for raw in fh]
-    return [(f"fit:{r['id']}", _text_lines(r["text"])) for r in rows if not r["failure"]]
+    """fit.jsonl's pinned texts that look like failures and are not (failure: false)."""
+    return [(f"fit:{r['id']}", _text_lines(r["text"])) for r in _fit_rows() if not r["failure"]]
 
 
 def _text_lines(text: str) -> list[str]:
