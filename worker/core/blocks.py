@@ -77,6 +77,7 @@ WEAK_START = re.compile(
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
     r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
     r"|is not a valid (?:global )?flag|must provide a valid value"  # a command line it rejects
+    r"|plan is stale"  # `Saved plan is stale`, its `Error: ` lost by a wrapper
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -103,7 +104,7 @@ TRIGGER = (
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
     r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
-    r"|is not a valid (?:global )?flag|must provide a valid value)"
+    r"|is not a valid (?:global )?flag|must provide a valid value|plan is stale)"
     r"|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
