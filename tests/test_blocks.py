@@ -269,3 +269,51 @@ def test_a_frame_flattened_onto_one_line_is_a_sure_start() -> None:
 def lines_of_blocks(text: str) -> list:
     asm = BlockAssembler()
     return feed_all(asm, A, text) + asm.flush_all()
+
+
+def test_an_announcement_counts_only_when_no_diagnostic_follows() -> None:
+    followed = ("Planning failed. Terraform encountered an error while generating this plan.\n\n"
+                "╷\n│ Error: Unsupported argument\n╵\n")
+    assert lines_of(followed) == [("Error: Unsupported argument",)]
+    # a plan that failed on what it printed as warnings (uncertain blocks do not answer it)
+    warned = ("Planning failed. Terraform encountered an error while generating this plan.\n\n"
+              "╷\n│ Warning: Argument is deprecated\n╵\n")
+    blocks = lines_of_blocks(warned)
+    assert [(b.lines[0][:16], b.certain) for b in blocks] == [
+        ("Warning: Argumen", False), ("Planning failed.", True)]
+    atlantis = '**Plan Error**\n```\nrunning "terraform plan" in ".": exit status 1\n\nError: boom\n```\n'
+    assert lines_of(atlantis) == [("Error: boom", "```")]
+    refused = "**Apply Failed**: Pull request must be approved before running apply.\n"
+    assert [b.certain for b in lines_of_blocks(refused)] == [True]
+
+
+def test_a_held_announcement_holds_its_position_back() -> None:
+    asm = BlockAssembler()
+    asm.feed(A, "Apply Failed: Pull request must be approved before running apply.", 1.0,
+             position=("p0", 7))
+    asm.feed(A, "", 1.0, position=("p0", 8))
+    asm.feed(A, "", 1.0, position=("p0", 9))
+    assert not asm.has_open(A) and asm.open_positions() == {"p0": 7}
+    assert [b.lines[0][:13] for b in asm.end_job(A)] == ["Apply Failed:"]
+    assert asm.open_positions() == {}
+
+
+def test_a_workspace_created_at_once_answers_the_missing_workspace() -> None:
+    recovered = ('Workspace "blah.com" doesn\'t exist.\n\nYou can create this workspace with the '
+                 '"new" subcommand.\nCreated and switched to workspace "blah.com"!\n')
+    assert lines_of_blocks(recovered) == []
+    missing = 'Workspace "blah.com" doesn\'t exist.\n\nYou can create this workspace with the "new" subcommand.\n'
+    assert len(lines_of_blocks(missing)) == 1
+
+
+def test_terraform_011_error_count_with_parenthesized_plural() -> None:
+    text = "1 error(s) occurred:\n\n* aws_route53_zone.main: resource repeated multiple times\n"
+    blocks = lines_of_blocks(text)
+    assert len(blocks) == 1 and blocks[0].certain and len(blocks[0].lines) == 2
+
+
+def test_a_wrapper_error_level_line_counts_only_when_nothing_came_before_it() -> None:
+    after = "╷\n│ Error: boom\n╵\nERROR  terraform invocation failed in /w/.terragrunt-cache/x\n"
+    assert lines_of(after) == [("Error: boom",)]
+    alone = "21:07:20.567 ERROR  Could not find Terragrunt configuration settings in /w/terragrunt.hcl\n"
+    assert [b.lines[0][:5] for b in lines_of_blocks(alone)] == ["ERROR"]

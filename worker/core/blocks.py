@@ -44,14 +44,15 @@ from worker.model import Block, JobKey
 # setup-terraform's `Terraform exited with code N` does.
 STRONG_START = re.compile(
     r"^(?:Error\b(?! message:)(?! running command: (?:terraform|tofu)\b)"
+    r"(?! with plan: \[terragrunt\])"  # Terragrunt 0.23 quoting its own log lines as plan "errors"
     r"|[\w.\[\]\"-]+: Error: "
     r"|Failed to [a-z]"
     r"|Could not (?:retrieve|load|satisfy|find|download|install)"
     r"|Argument or block definition required"
-    r"|[0-9]+ errors? occurred"
+    r"|[0-9]+ errors?(?:\(s\))? occurred"  # 0.11 words it `1 error(s) occurred:`
     r"|Backend (?:re)?initialization required"
     r"|error running (?:Plan|Apply|Init|Destroy|Refresh)"
-    r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors? occurred|Error )"  # a 0.11/0.12 list item's error
+    r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors?(?:\(s\))? occurred|Error )"  # a 0.11/0.12 list item's error
     r"|(?:error|fatal|panic): "  # a tool's own error line (git, kubectl, Go)
     r"|[\w .,:;'\"()/-]+(?:╷ )?│ Error: "  # a frame flattened onto one line, or quoted
     r")"
@@ -59,7 +60,7 @@ STRONG_START = re.compile(
 # Lines that go on with an open block even though they could start one: the 0.11/0.12
 # error list (`1 error(s) occurred:` then `* address: …` items) and Terraform's own
 # `Error message:` detail line.
-CONTINUES = re.compile(r"^(?:Error message:|[0-9]+ errors? occurred|\* )")
+CONTINUES = re.compile(r"^(?:Error message:|[0-9]+ errors?(?:\(s\))? occurred|\* )")
 # TF_LOG output (after its timestamp): a log line, never a diagnostic, even when it
 # quotes an error (`[DEBUG] ... error=<nil>`, retried calls).
 LOG_LINE = re.compile(r"^(?:[0-9/T:.+-]+Z? ){0,2}\[(?:TRACE|DEBUG|INFO|WARN)\]")
@@ -76,6 +77,7 @@ WEAK_START = re.compile(
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
     r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
     r"|is not a valid (?:global )?flag|must provide a valid value"  # a command line it rejects
+    r"|plan is stale"  # `Saved plan is stale`, its `Error: ` lost by a wrapper
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -102,7 +104,7 @@ TRIGGER = (
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
     r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
-    r"|is not a valid (?:global )?flag|must provide a valid value)"
+    r"|is not a valid (?:global )?flag|must provide a valid value|plan is stale)"
     r"|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
@@ -115,7 +117,27 @@ TAIL = re.compile(
     r"^(?:Error: )?(?:Terraform exited with code [1-9]|Terraform command '[a-z-]+' failed with exit code)"
     r"|^Terraform acquires a (?:state )?lock to protect"
     r"|^Operation failed: failed (?:running|generating) "  # HCP's remote run, after its output
+    # A wrapper's own ERROR-level log line (Terragrunt >= 0.67 `12:01:02.345 ERROR  …`, Go slog
+    # `2023/12/18 19:35:11 ERROR …`, stamps gone in normalize): after Terraform's diagnostic
+    # it repeats it (`terraform invocation failed`); alone it is the wrapper's own failure.
+    r"|^ERROR {1,2}[^\s:]"
 )
+
+# A failure's opening words: a line that announces the diagnostics printed after it
+# (Terraform's `Planning failed. Terraform encountered an error while generating this plan.`,
+# an Atlantis PR comment's `**Plan Error**` / `**Apply Failed**: <reason>` header over the
+# output it quotes). Its block is held back and counted only when no sure diagnostic follows
+# in the job (then it is the only sign of the failure, as a plan that failed on warnings
+# alone or Atlantis refusing an apply), so the failure is counted once.
+HEAD = re.compile(
+    r"^Planning failed\. (?:Terraform|OpenTofu) encountered an error"
+    r"|^(?:\*\*)?(?:Plan|Apply|Policy Check|Approve Policies|Import|State(?: Rm)?|Version|Unlock)"
+    r" (?:Error|Failed)(?:\*\*)?(?::|$)"
+)
+# `terraform workspace select X || terraform workspace new X`: the select's failure is
+# answered at once by the new workspace, so the job goes on; the block is no failure.
+RECOVERS = re.compile(r"^Created and switched to workspace ")
+RECOVERED = re.compile(r"^Workspace \"[^\"]*\" doesn't exist")
 
 # Lines that are clearly not part of a diagnostic: they close an unframed block.
 OTHER_OUTPUT = re.compile(
@@ -129,6 +151,7 @@ OTHER_OUTPUT = re.compile(
     r"|(?:Acquiring|Releasing) state lock"
     r"|Refreshing state\.\.\."
     r"|Success! The configuration is valid"
+    r"|Created and switched to workspace "  # RECOVERS
     r"|[\w.\[\]\"-]+: (?:Creating|Modifying|Destroying|Reading|Refreshing|Still \w+ing|Creation complete|Modifications complete|Destruction complete)"
     r")"
 )
@@ -156,6 +179,8 @@ class _Job:
     mark: float = 0.0
     # A block of this job was closed already (see TAIL).
     diagnosed: bool = False
+    # HEAD blocks held back (with their source position) until the job ends.
+    pending: list[tuple[Block, tuple[Hashable, int] | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -173,6 +198,8 @@ class BlockAssembler:
     # Latest event time per source partition (the pipeline's own dict, read on each feed):
     # a job's line marks its partition's time then, for flush_idle.
     marks: Mapping[Hashable, float] = field(default_factory=dict)
+    # The jobs holding HEAD blocks back (their positions are held like open blocks').
+    pending_jobs: set[JobKey] = field(default_factory=set)
 
     def feed(
         self,
@@ -193,7 +220,7 @@ class BlockAssembler:
         self._advance(job, state, text, frame, timestamp, position, closed)
         if len(self._jobs) > self.max_jobs:
             old_job, old = self._jobs.popitem(last=False)
-            self._close(old_job, old, closed)
+            self._retire(old_job, old, closed)
         return closed
 
     def skip(self, job: JobKey, lines: int, timestamp: float) -> None:
@@ -218,7 +245,7 @@ class BlockAssembler:
         closed: list[Block] = []
         if len(self._jobs) > self.max_jobs:
             old_job, old = self._jobs.popitem(last=False)
-            self._close(old_job, old, closed)
+            self._retire(old_job, old, closed)
         return closed
 
     def wants_text(self, job: JobKey) -> bool | None:
@@ -251,7 +278,7 @@ class BlockAssembler:
         closed: list[Block] = []
         state = self._jobs.pop(job, None)
         if state is not None:
-            self._close(job, state, closed)
+            self._retire(job, state, closed)
         return closed
 
     def flush_idle(self, now: float | Mapping[Hashable, float]) -> list[Block]:
@@ -276,7 +303,7 @@ class BlockAssembler:
             if current - state.mark >= self.idle_seconds:
                 idle.append(job)
         for job in idle:
-            self._close(job, self._jobs.pop(job), closed)
+            self._retire(job, self._jobs.pop(job), closed)
         return closed
 
     def flush_all(self) -> list[Block]:
@@ -284,7 +311,7 @@ class BlockAssembler:
         closed: list[Block] = []
         while self._jobs:
             job, state = self._jobs.popitem(last=False)
-            self._close(job, state, closed)
+            self._retire(job, state, closed)
         return closed
 
     def open_positions(self) -> dict[Hashable, int]:
@@ -296,6 +323,12 @@ class BlockAssembler:
                 part, offset = state.open.position
                 if part not in earliest or offset < earliest[part]:
                     earliest[part] = offset
+        for job in self.pending_jobs:
+            for _, position in self._jobs[job].pending:
+                if position is not None:
+                    part, offset = position
+                    if part not in earliest or offset < earliest[part]:
+                        earliest[part] = offset
         return earliest
 
     @property
@@ -317,6 +350,10 @@ class BlockAssembler:
                  closed: list[Block]) -> None:
         block = state.open
         if block is not None:
+            if text and RECOVERS.match(text) and block.lines and RECOVERED.match(block.lines[0]):
+                state.open = None  # recovered at once: no failure (see RECOVERS)
+                self.open_jobs.discard(job)
+                return
             if frame == "╵":
                 self._close(job, state, closed)
                 return
@@ -384,8 +421,25 @@ class BlockAssembler:
             return
         state.diagnosed = True
         certain = STRONG_START.match(lines[0]) is not None
-        closed.append(Block(job, tuple(lines), block.line, block.timestamp, block.framed,
-                            block.truncated, certain))
+        head = not certain and HEAD.match(lines[0]) is not None
+        done = Block(job, tuple(lines), block.line, block.timestamp, block.framed,
+                     block.truncated, certain or head)
+        if head:
+            state.pending.append((done, block.position))
+            self.pending_jobs.add(job)
+            return
+        if certain and state.pending:  # the diagnostics a HEAD announced: it is not counted
+            state.pending.clear()
+            self.pending_jobs.discard(job)
+        closed.append(done)
+
+    def _retire(self, job: JobKey, state: _Job, closed: list[Block]) -> None:
+        """The job is forgotten: close its block, and count the HEAD blocks still held."""
+        self._close(job, state, closed)
+        if state.pending:
+            closed.extend(done for done, _ in state.pending)
+            state.pending.clear()
+            self.pending_jobs.discard(job)
 
 
 def _is_detail(block: _Open, text: str) -> bool:

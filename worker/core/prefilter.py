@@ -63,11 +63,11 @@ _ANYWHERE = rb"[\x00-\x08\x0b-\x1f\x7f]|\[[0-9]{1,3}[;m]|: Error: |\((?:local|re
 # prefixes a line without a _WRAP start can lose): a superset of the starts of
 # blocks.STRONG_START and OTHER_OUTPUT, and frame characters (mangled ones too).
 _STARTS = (
-    rb"Error|Failed to|Could not|Argument or block|[0-9]+ errors? occurred|Backend"
+    rb"Error|Failed to|Could not|Argument or block|[0-9]+ errors?(?:\(s\))? occurred|Backend"
     rb"|error running|[$+>] |Initializing |Terraform |OpenTofu |Plan: |Apply complete"
     rb"|No changes\.|Acquiring state lock|Releasing state lock|Refreshing state\.\.\."
     rb"|\* |error: |fatal: |panic: "
-    rb"|Success! |\xe2\x95\xb7|\xe2\x94\x82|\xe2\x95\xb5|\xc3\xa2\xe2\x80\x9d"
+    rb"|Success! |Created and switched |\xe2\x95\xb7|\xe2\x94\x82|\xe2\x95\xb5|\xc3\xa2\xe2\x80\x9d"
     rb"|\xc3\xa2\xe2\x80\xa2|\?\?\?"
 )
 # At the start (after blanks, or after GitHub's time and blanks): a blank line, a
