@@ -72,6 +72,7 @@ WEAK_START = re.compile(
     r"|timed out|conflict|cannot be assumed|initialization required|violation"
     r"|locked by|^lock info:|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
     r"|exited with code [1-9]"
+    r"|insufficient (?:permissions|privileges)|must authenticate"  # an API's refusal, bare
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must"
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
@@ -100,6 +101,7 @@ TRIGGER = (
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
     r"|argument or block|initialization required|violation|locked by|lock info:"
     r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code|exited with code [1-9]"
+    r"|insufficient (?:permissions|privileges)|must authenticate"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
