@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import re._parser as sre_parse
 import sys
 from collections import Counter
@@ -29,8 +30,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.core import prefilter
-from worker.core.blocks import OTHER_OUTPUT, STRONG_START, BlockAssembler
+from worker.core import matcher, prefilter
+from worker.core.blocks import (
+    OTHER_OUTPUT,
+    STRONG_START,
+    WEAK_START,
+    BlockAssembler,
+    _weak_start,
+)
 from worker.core.normalize import _CI_PREFIXES, normalize_line
 from worker.core.pipeline import Pipeline
 from worker.decode.batch import decode_lines
@@ -290,6 +297,100 @@ _TOKENS = st.sampled_from([*PREFIXES, *STARTS[:60], " ", "\t", "  ", "x", "word"
 @given(st.lists(_TOKENS, max_size=6))
 def test_random_lines_the_scan_calls_inert_normalize_as_it_says(tokens: list[str]) -> None:
     check_inert("".join(tokens))
+
+
+# -- the cheaper checks the fast paths make instead of a feed ------------------------------
+
+_STAMPS = ["2026-12-01T10:25:17.280Z ", "2026-12-01T10:25:17.1234567Z ", "2026-12-01T10:25:17Z ",
+           "2026-12-01T10:25:17.280+0000 ", "2026-12-01T10:25:17-05:00 ", "2019/11/14 14:51:24 ",
+           "2019/11/14 14:51:24.123 ", "2026-12-01T10:25:17 "]
+_BODY = st.sampled_from(["", " ", "  ", "x", "Error: x", "╷", "│ Error", "\x1b[31m", "[0m", "\x00",
+                         "\t", "é", "\u00a0", "Failed to x", "+ y", "$ ls", "Terraform v1.5.0",
+                         "provider: error=<nil>", "2026-12-01T10:25:17Z ", "\r", "[ERROR] "])
+
+
+@settings(derandomize=True, database=None, max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_STAMPS), min_size=1, max_size=3),
+       st.sampled_from(["[TRACE]", "[DEBUG]", "[INFO]", "[WARN]", "[ERROR]", "[debug]", "[WARN"]),
+       st.lists(_BODY, max_size=5))
+def test_a_quiet_tf_log_line_changes_no_block_but_its_count(stamps: list[str], level: str,
+                                                            body: list[str]) -> None:
+    """What lets the fast paths count a TF_LOG line at TRACE..WARN (is_log_line) without
+    feeding it: with no block open it opens none; an open unframed block keeps none of its
+    text (blocks.absorb of nothing for it, prefilter.QUIET)."""
+    line = "".join(stamps) + level + "".join(body)
+    if not prefilter.is_log_line(line.encode()):
+        assert not re.fullmatch(prefilter.TF_LOG.decode() % r"\[(?:TRACE|DEBUG|INFO|WARN)\]",
+                                line), line
+        return
+    idle = BlockAssembler()
+    idle.feed(JOB, line, 1.0)
+    assert not idle.has_open(JOB), f"a TF_LOG line opened a block: {line!r}"
+    for before in ([], [""]):
+        fed, absorbed = BlockAssembler(), BlockAssembler()
+        for a in (fed, absorbed):
+            for raw in ["Error: x", *before]:
+                a.feed(JOB, raw, 1.0)
+        fed.feed(JOB, line, 1.0)
+        absorbed.note(JOB, 1, 1.0)
+        absorbed.absorb(JOB, ())
+        assert fed._jobs[JOB] == absorbed._jobs[JOB], line
+
+
+def _not_iso_by_definition(line: bytes) -> bool:
+    """A line that starts with a digit but not with GitHub's time and a space."""
+    return line[:1].isdigit() and re.match(prefilter._ISO + b" ", line) is None
+
+
+def test_the_nested_not_iso_is_what_it_says() -> None:
+    """Every cut of GitHub's time stamps (each form), followed by every one or two of the
+    characters that continue or depart from one."""
+    stamps = ["2026-12-01T10:25:17", "2026-12-01T10:25:17.280", "2026-12-01T10:25:17.280Z",
+              "2026-12-01T10:25:17+05:00", "2026-12-01T10:25:17-0500", "2026-12-01T10:25:17Z",
+              "2026-12-01T10:25:17.1234567+0000"]
+    chars = "07-T:.Z+ x/\t"
+    tails = ["", *chars, *(a + b for a in chars for b in chars)]
+    tried = 0
+    for stamp in stamps:
+        for cut in range(1, len(stamp) + 1):
+            for tail in tails:
+                line = (stamp[:cut] + tail).encode()
+                found = re.match(prefilter.BLOCKING[-1][1:], line + b"\n") is not None  # less ^
+                assert found == _not_iso_by_definition(line), line
+                tried += 1
+    assert tried > 20_000
+
+
+WEAKS = _spell(sre_parse.parse(WEAK_START.pattern, WEAK_START.flags))
+_AROUND = st.text("abcXYZ09 _.:-*\"()[]╷│éİıſKkSsIi\u00a0", max_size=6)
+
+
+@settings(derandomize=True, database=None, max_examples=1500, deadline=None)
+@given(st.sampled_from(WEAKS), st.data(), _AROUND, _AROUND)
+def test_weak_start_by_hyperscan_is_weak_start(core: str, data: st.DataObject, before: str,
+                                               after: str) -> None:
+    """blocks._weak_start (matcher.caseless_search) against WEAK_START.search, with cases
+    flipped and letters swapped for those Unicode folds into ASCII ones (K, ſ, İ, ı)."""
+    folds = {"k": "K", "s": "ſ", "i": "ı", "I": "İ"}
+    picks = data.draw(st.lists(st.integers(0, 2), min_size=len(core), max_size=len(core)))
+    varied = "".join(c if p == 0 else c.swapcase() if p == 1 else folds.get(c, c)
+                     for c, p in zip(core, picks, strict=True))
+    for line in (varied, before + varied + after, before + after):
+        assert _weak_start(line) == (WEAK_START.search(line) is not None), line
+
+
+def test_weak_start_by_hyperscan_on_the_corpus(corpus: realistic.Rendered) -> None:
+    texts = {normalize_line(line)[0] for line in corpus.raw}
+    assert sum(WEAK_START.search(t) is not None for t in texts) > 100
+    assert [t for t in texts if _weak_start(t) != (WEAK_START.search(t) is not None)] == []
+
+
+@pytest.mark.parametrize("pattern", ["a.b", "[^x]y", "a(?=b)", "(?<!a)b", "ab$", "é", r"\W"])
+def test_caseless_search_refuses_what_it_cannot_run_as_re_does(pattern: str) -> None:
+    with pytest.raises(ValueError):
+        matcher.caseless_search(re.compile(pattern, re.IGNORECASE | re.ASCII))
+    with pytest.raises(ValueError):
+        matcher.caseless_search(re.compile("ab", re.IGNORECASE))  # Unicode folding
 
 
 # -- shipper shapes mixed in one chunk ----------------------------------------------------

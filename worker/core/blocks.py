@@ -36,6 +36,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from worker.core.matcher import caseless_search
 from worker.core.normalize import normalize_line
 from worker.model import Block, JobKey
 
@@ -403,5 +404,8 @@ def _is_detail(block: _Open, text: str) -> bool:
 def _starts(text: str) -> bool:
     if STRONG_START.match(text) is not None:
         return True
-    return (WEAK_START.search(text) is not None and LOG_LINE.match(text) is None
-            and PLAN_DIFF.match(text) is None)
+    return (LOG_LINE.match(text) is None and PLAN_DIFF.match(text) is None
+            and _weak_start(text))
+
+
+_weak_start = caseless_search(WEAK_START)  # WEAK_START.search, by Hyperscan

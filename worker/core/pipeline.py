@@ -24,13 +24,14 @@ from worker.core.aggregate import Aggregator
 from worker.core.blocks import TRIGGER, BlockAssembler
 from worker.core.classify import Classifier
 from worker.core.prefilter import (
+    LOUD,
+    QUIET,
     LineFlags,
     LineScanner,
     RowFlags,
     inert_text,
-    inert_texts,
-    is_log_line,
     is_log_text,
+    quiet_run,
 )
 from worker.core.versions import TRIGGER as VERSION_TRIGGER
 from worker.knowledge.entry import KnowledgeBase
@@ -206,7 +207,8 @@ class Pipeline:
         self.aggregate.emit(blocks.note(job, 1, timestamp, batch.line_number(i),
                                         (source, batch.positions[i])))
         if taking is not None:
-            blocks.absorb(job, (inert_text(message, kind == 2),) if taking else ())
+            blocks.absorb(job, (inert_text(message, kind == LOUD),) if taking and kind != QUIET
+                          else ())
         if signal:
             self.aggregate.flagged(job, message, timestamp)
         return True
@@ -340,8 +342,8 @@ class Pipeline:
         One engine scan over the chunk finds the lines that may start a block or show a
         dead end; only those, and the lines of the blocks they open, are decoded and fed.
         Everything else is counted with bytes.count (in C), and so are the inert lines
-        that an open unframed block takes in (prefilter.py), in runs; a TF_LOG line the
-        scan flagged is not fed either (it starts nothing). number: the first line's
+        that an open unframed block takes in (prefilter.py), in runs; TF_LOG lines the
+        scan flagged are not fed either (they start nothing), in runs too. number: the first line's
         number, or None to let the assembler count. position: every line's source
         position (an event's), or None for (source, number - 1) per line (a raw log).
         """
@@ -367,7 +369,7 @@ class Pipeline:
                     line = number + count + n - 1 if number is not None else None
                     self.aggregate.emit(blocks.note(job, n, timestamp, line, self._at(
                         line, source, position)))
-                    blocks.absorb(job, inert_texts(data, pos, end, flags.logs) if taking else ())
+                    blocks.absorb(job, flags.texts(pos, end) if taking else ())
                     self._signal_lines(job, data, signals, pos, end, timestamp)
                     pos, count = end, count + n
                     continue
@@ -382,15 +384,19 @@ class Pipeline:
                 pos = start
                 if pos >= size:
                     break
+                end, k = quiet_run(data, ends, k, pos)
+                if end > pos:  # they start nothing: one note for them and the lines between
+                    n = data.count(b"\n", pos, end) + (0 if data[end - 1] == 10 else 1)
+                    line = number + count + n - 1 if number is not None else None
+                    self.aggregate.emit(blocks.note(job, n, timestamp, line, self._at(
+                        line, source, position)))
+                    self._signal_lines(job, data, signals, pos, end, timestamp)
+                    pos, count = end, count + n
+                    continue
             nl = data.find(b"\n", pos)
             nl = size if nl < 0 else nl
             line = number + count if number is not None else None
             at = self._at(line, source, position)
-            if not blocks.has_open(job) and is_log_line(data[pos:nl]):
-                self.aggregate.emit(blocks.note(job, 1, timestamp, line, at))
-                self._signal_lines(job, data, signals, pos, nl + 1, timestamp)
-                pos, count = nl + 1, count + 1
-                continue
             raw = data[pos:nl].decode("utf-8", "replace")
             closed = feed(job, raw, timestamp, line, at)
             if closed:

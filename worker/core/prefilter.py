@@ -23,7 +23,7 @@ change them, and the outcome against the per-line path.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,12 +44,17 @@ _ISO = rb"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z
 _GO_TIME = rb"[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
 _LEVEL = rb"\[(?:TRACE|DEBUG|INFO|WARN)\]"
 _LEVELS = rb"\[(?:TRACE|DEBUG|INFO|WARN|ERROR)\]"
-# A TF_LOG line with no carriage return (a redraw would keep only its last part).
-TF_LOG = rb"(?:(?:" + _ISO + rb" ){1,2}|(?:" + _ISO + rb" )?" + _GO_TIME + rb" )%s[^\r\n]*"
-TF_LOG_LINE = re.compile(TF_LOG % _LEVEL)  # bytes: for one line at a time
-_ANY_LOG_LINE = re.compile(TF_LOG % _LEVELS)
+# A TF_LOG line's time stamps; the rest of its line has no carriage return (a redraw
+# would keep only its last part).
+_LOG_TIMES = rb"(?:(?:" + _ISO + rb" ){1,2}|(?:" + _ISO + rb" )?" + _GO_TIME + rb" )"
+TF_LOG = _LOG_TIMES + rb"%s[^\r\n]*"
 _LOG_TEXT = re.compile((TF_LOG % _LEVEL).decode("ascii"))
-_ANY_LOG_TEXT = re.compile((TF_LOG % _LEVELS).decode("ascii"))  # the same, for str
+# The start of a TF_LOG line at any level, the group set at ERROR: what _log_kind reads.
+_LOG_START = re.compile(_LOG_TIMES + rb"\[(?:TRACE|DEBUG|INFO|WARN|(ERROR))\]")
+_TEXT_START = re.compile(_LOG_START.pattern.decode("ascii"))  # the same, for str
+# Kinds of an inert TF_LOG line (RowFlags.kind's 1 is any other inert line): at ERROR, and
+# at TRACE..WARN (blocks.LOG_LINE after normalize: no unframed block keeps its text).
+LOUD, QUIET = 2, 3
 
 # Anywhere in a line: control characters (\r, ESC: strip_ansi splices what is around
 # them), colour codes whose ESC was lost, and the parts of STRONG_START and OTHER_OUTPUT
@@ -79,17 +84,20 @@ _WRAP = (rb"\[(?:[0-9]|[\x80-\xff]|Pipeline\]|terragrunt\])|section_|##\[|::|(?:
 
 def _not_iso() -> bytes:
     """A line that starts with a digit but not with _ISO and a space, written out as the
-    ways it can depart from it (Hyperscan has no lookahead)."""
+    ways it can depart from it (Hyperscan has no lookahead). Nested, one character after
+    the other (`1(?:[^2]|2(?:[^3]|3...)))`): the same language as the flat list of ways,
+    and Hyperscan scans it three times as fast."""
     digit, other = b"[0-9]", {b"[0-9]": b"[^0-9]", b"-": b"[^-]", b"T": b"[^T]", b":": b"[^:]"}
     fixed = [digit] * 4 + [b"-"] + [digit] * 2 + [b"-"] + [digit] * 2 + [b"T"] + (
         [digit] * 2 + [b":"] + [digit] * 2 + [b":"] + [digit] * 2)
-    ways = [b"".join(fixed[:k]) + other[fixed[k]] for k in range(1, len(fixed))]
     frac, tz = rb"(?:\.[0-9]+)?", rb"[+-][0-9]{2}"
     tail = [rb"[^.Z+\- ]", rb"\.[^0-9]", rb"\.[0-9]+[^0-9Z+\- ]", frac + rb"Z[^ ]",
             frac + rb"[+-](?:[^0-9]|[0-9][^0-9])", frac + tz + rb"(?:[^0-9:]|:[^0-9])",
             frac + tz + rb":?[0-9][^0-9]", frac + tz + rb":?[0-9]{2}[^ ]"]
-    ways += [b"".join(fixed) + t for t in tail]
-    return b"(?:" + b"|".join(ways) + b")"
+    ways = b"(?:" + b"|".join(tail) + b")"
+    for k in range(len(fixed) - 1, 0, -1):
+        ways = b"(?:" + other[fixed[k]] + b"|" + fixed[k] + ways + b")"
+    return fixed[0] + ways
 
 
 # A line that may not be inert: its newline ends a match of one of these.
@@ -106,27 +114,47 @@ BLOCKING = (
 class LineFlags:
     """The lines of data[start:end] that hold BLOCKING texts, by the offset of their
     newline (sorted). Of those, TF_LOG lines are inert all the same: found on use (run_end)
-    and kept in `logs`."""
+    and kept in `logs` (newline offset -> QUIET or LOUD)."""
 
     data: bytes
     start: int
     end: int
     blocking: list[int] = field(default_factory=list)
-    logs: set[int] = field(default_factory=set)
+    logs: dict[int, int] = field(default_factory=dict)
 
     def run_end(self, pos: int) -> int:
         """Where the inert lines from pos (a line start) end: the start of the first line
         that must be fed, or end."""
-        blocking, data = self.blocking, self.data
+        blocking, data, logs = self.blocking, self.data, self.logs
         i = bisect_left(blocking, pos)
         while i < len(blocking):
             nl = blocking[i]
-            start = max(data.rfind(b"\n", pos, nl) + 1, pos)
-            if _ANY_LOG_LINE.fullmatch(data, start, nl) is None:
-                return start
-            self.logs.add(nl)
-            del blocking[i]
+            if nl not in logs:
+                start = max(data.rfind(b"\n", pos, nl) + 1, pos)
+                kind = _log_kind(data, start, nl)
+                if not kind:
+                    return start
+                logs[nl] = kind
+            i += 1
         return self.end
+
+    def texts(self, pos: int, end: int) -> Iterator[str]:
+        """normalize_line(line)[0] of each line of a run of inert lines data[pos:end]
+        (pos: a run_end start, end: its run_end) that an unframed block keeps, lazily: the
+        stripped line less GitHub's time (the only prefix a line without BLOCKING texts
+        may start with: every other start is a _WRAP); of its TF_LOG lines (all of its
+        BLOCKING lines) only those at ERROR, the long way: blocks drop the others."""
+        data, blocking, logs = self.data, self.blocking, self.logs
+        last = end - 1 if data[end - 1] == 10 else end  # a last line may lack its newline
+        for nl in blocking[bisect_left(blocking, pos):bisect_right(blocking, last)]:
+            start = max(data.rfind(b"\n", pos, nl) + 1, pos)
+            if start > pos:
+                yield from _fast_texts(data, pos, start)
+            if logs[nl] == LOUD:
+                yield normalize_line(data[start:nl].decode("utf-8", "replace"))[0]
+            pos = nl + 1
+        if pos < end:
+            yield from _fast_texts(data, pos, end)
 
 
 class LineScanner:
@@ -170,12 +198,13 @@ class RowFlags:
         self._blocking: set[int] = set()
 
     def kind(self, i: int) -> int:
-        """Row i: 0 must be fed, 1 inert, 2 inert TF_LOG line (normalized the long way)."""
+        """Row i: 0 must be fed, 1 inert, else an inert TF_LOG line: LOUD (normalized the
+        long way) or QUIET (no text: an unframed block drops it)."""
         if not self._start <= i < self._end:
             self._window(i)
         if i not in self._blocking:
             return 1
-        return 2 if _ANY_LOG_TEXT.fullmatch(self._messages[i]) else 0
+        return _text_kind(self._messages[i])
 
     def _window(self, i: int) -> None:
         self._size = min(self._size * 4, _ROWS[1]) if i == self._end else _ROWS[0]
@@ -196,7 +225,24 @@ class RowFlags:
 
 def is_log_line(line: bytes) -> bool:
     """A TF_LOG line at TRACE..WARN: never a block start (blocks.LOG_LINE after normalize)."""
-    return TF_LOG_LINE.fullmatch(line) is not None
+    return _log_kind(line, 0, len(line)) == QUIET
+
+
+def quiet_run(data: bytes, ends: list[int], k: int, pos: int) -> tuple[int, int]:
+    """Where the lines from pos (the start of the line of hit k; ends: the end offsets of
+    a scan's hits, ascending) end that are TF_LOG lines at TRACE..WARN wherever a hit is
+    (is_log_line), and the first hit past them: while no block is open, none of them can
+    start one (pos itself when the first hit's line is no such line)."""
+    end, size = pos, len(data)
+    while k < len(ends):
+        start = max(data.rfind(b"\n", end, ends[k]) + 1, end)
+        nl = data.find(b"\n", start)
+        nl = size if nl < 0 else nl
+        if _log_kind(data, start, nl) != QUIET:
+            break
+        end = min(nl + 1, size)
+        k = bisect_right(ends, end, k)
+    return end, k
 
 
 def is_log_text(message: str) -> bool:
@@ -204,24 +250,33 @@ def is_log_text(message: str) -> bool:
     return _LOG_TEXT.fullmatch(message) is not None
 
 
-def inert_texts(data: bytes, pos: int, end: int, logs: set[int]) -> Iterator[str]:
-    """normalize_line(line)[0] of each inert line in data[pos:end], lazily, in slices of
-    a few kilobytes: the stripped line less GitHub's time (the only prefix a line without
-    BLOCKING texts may start with: every other start is a _WRAP), TF_LOG lines flagged
-    all the same (logs) the long way."""
+def _log_kind(data: bytes, start: int, end: int) -> int:
+    """Whether data[start:end] (one line) is a TF_LOG line: QUIET, LOUD, or 0. The same as
+    a fullmatch of TF_LOG, cheaper: its time stamps hold no carriage return."""
+    match = _LOG_START.match(data, start, end)
+    if match is None or data.find(b"\r", match.end(), end) >= 0:
+        return 0
+    return LOUD if match.group(1) else QUIET
+
+
+def _text_kind(message: str) -> int:
+    """_log_kind for a decoded message (a message of several lines is none)."""
+    match = _TEXT_START.match(message)
+    if match is None or "\r" in message or "\n" in message:
+        return 0
+    return LOUD if match.group(1) else QUIET
+
+
+def _fast_texts(data: bytes, pos: int, end: int) -> Iterator[str]:
+    """inert_text of each line without BLOCKING texts in data[pos:end] (whole lines; the
+    last may lack its newline at the end of data), in slices of a few kilobytes."""
     while pos < end:
         cut = data.find(b"\n", pos + _SLICE, end)
         cut = end if cut < 0 else cut + 1
         lines = data[pos:cut].decode("utf-8", "replace").split("\n")
         if cut == end and data[end - 1] == 10:
             lines.pop()  # the empty string after the last newline
-        if logs and any(pos <= nl < cut for nl in logs):
-            at = pos
-            for raw in lines:
-                at = data.find(b"\n", at, cut) + 1 or cut + 1
-                yield inert_text(raw, at - 1 in logs)
-        else:
-            yield from map(_fast_text, lines)
+        yield from map(_fast_text, lines)
         pos = cut
 
 
@@ -233,9 +288,7 @@ def inert_text(raw: str, log: bool) -> str:
     """normalize_line(raw)[0] of one inert line (log: a TF_LOG line)."""
     if log:
         return normalize_line(raw)[0]
-    if raw[:1] in _DIGITS:
-        return raw[raw.index(" ") + 1:].strip()
-    return raw.strip()
+    return _fast_text(raw)
 
 
 _DIGITS = frozenset("0123456789")
