@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 
 from worker.core import matcher, prefilter
 from worker.core.blocks import (
+    LOG_LINE,
     OTHER_OUTPUT,
     STRONG_START,
     WEAK_START,
@@ -185,23 +186,40 @@ def test_batch_fast_path_equals_per_record_path(kb, classifier, corpus, shape: s
 # -- the supersets behind "inert" ----------------------------------------------------------
 
 
-def inert(line: str) -> tuple[bool, bool]:
-    """(is the line inert, is it a TF_LOG line) as LineScanner says."""
+SCANNER = prefilter.LineScanner()
+
+
+def inert(line: str) -> tuple[bool, list[str]]:
+    """(is the line inert, the texts the raw fast path gives an open block of it) as
+    LineScanner says."""
     data = line.encode("utf-8", "surrogatepass") + b"\n"
-    flags = prefilter.LineScanner().flags(data, 0, len(data))
+    flags = SCANNER.flags(data, 0, len(data))
     end = flags.run_end(0)
-    return end == len(data), bool(flags.logs)
+    return end == len(data), list(flags.texts(0, end)) if end == len(data) else []
+
+
+def same_for_a_block(got: str, text: str) -> bool:
+    """Whether an open unframed block does the same with the text got as with text: they
+    are equal, or both logs it drops (blocks.LOG_LINE)."""
+    return got == text or bool(LOG_LINE.match(got) and LOG_LINE.match(text))
 
 
 def check_inert(line: str) -> None:
-    is_inert, log = inert(line)
+    is_inert, texts = inert(line)
+    kind = prefilter.RowFlags(SCANNER, [line]).kind(0)  # the batch path's word on it
+    assert bool(kind) == is_inert, f"the raw and batch paths differ: {line!r}"
     if not is_inert:
         return
     text, frame = normalize_line(line)
     assert frame is None and text, f"inert but blank or framed: {line!r}"
     assert not STRONG_START.match(text) and not OTHER_OUTPUT.match(text), (
         f"inert but it may end a block: {line!r} -> {text!r}")
-    assert prefilter.inert_text(line, log) == text, f"inert text differs: {line!r}"
+    assert len(texts) == 1 and same_for_a_block(texts[0], text), f"inert text differs: {line!r}"
+    if kind == prefilter.QUIET:
+        assert LOG_LINE.match(text), f"quiet but kept: {line!r}"
+    else:
+        got = prefilter.inert_text(line, kind == prefilter.LOUD)
+        assert same_for_a_block(got, text), f"inert text (batch path) differs: {line!r}"
 
 
 def _spell(items: object, depth: int = 0) -> list[str]:
@@ -337,28 +355,47 @@ def test_a_quiet_tf_log_line_changes_no_block_but_its_count(stamps: list[str], l
         assert fed._jobs[JOB] == absorbed._jobs[JOB], line
 
 
-def _not_iso_by_definition(line: bytes) -> bool:
-    """A line that starts with a digit but not with GitHub's time and a space."""
-    return line[:1].isdigit() and re.match(prefilter._ISO + b" ", line) is None
+_LEVEL = rb"\[(?:TRACE|DEBUG|INFO|WARN)\]"
+_AFTER_ISO = re.compile(prefilter._ISO + b" (?=[0-9])")
+_QUIET_STAMPS = re.compile(b"(?:" + prefilter._ISO + b"|" + prefilter._GO_TIME + b") " + _LEVEL)
+_ISO_FIRST = re.compile(prefilter._ISO + b" ")
+_GO_FIRST = re.compile(prefilter._GO_TIME + b" " + _LEVEL)
 
 
-def test_the_nested_not_iso_is_what_it_says() -> None:
-    """Every cut of GitHub's time stamps (each form), followed by every one or two of the
-    characters that continue or depart from one."""
+def _departs_by_definition(line: bytes) -> tuple[bool, bool]:
+    """What BLOCKING's two departure patterns are to find, as their comments say: (a text
+    after GitHub's time that starts with a digit but not with the stamps of a TF_LOG line
+    at TRACE..WARN, a line that starts with a digit but neither with GitHub's time nor
+    with Go's of such a TF_LOG line)."""
+    after = _AFTER_ISO.match(line)
+    return (after is not None and not _QUIET_STAMPS.match(line, after.end()),
+            line[:1].isdigit() and not _ISO_FIRST.match(line) and not _GO_FIRST.match(line))
+
+
+def test_the_departure_patterns_are_what_they_say() -> None:
+    """Every cut of the time stamps (each form, with a level or none), followed by every
+    one or two of the characters that continue or depart from one, alone and after
+    GitHub's time."""
     stamps = ["2026-12-01T10:25:17", "2026-12-01T10:25:17.280", "2026-12-01T10:25:17.280Z",
               "2026-12-01T10:25:17+05:00", "2026-12-01T10:25:17-0500", "2026-12-01T10:25:17Z",
-              "2026-12-01T10:25:17.1234567+0000"]
-    chars = "07-T:.Z+ x/\t"
+              "2026-12-01T10:25:17.1234567+0000", "2019/11/14 14:51:24",
+              "2019/11/14 14:51:24.123"]
+    stamps += [f"{s} [{level}]" for s in stamps for level in ("TRACE", "DEBUG", "INFO",
+                                                               "WARN", "ERROR")]
+    chars = "07-T:./Z+ x[]DW\t"
     tails = ["", *chars, *(a + b for a in chars for b in chars)]
+    after, alone = (re.compile(p) for p in prefilter.BLOCKING[prefilter._DEPARTS:])
     tried = 0
     for stamp in stamps:
         for cut in range(1, len(stamp) + 1):
             for tail in tails:
                 line = (stamp[:cut] + tail).encode()
-                found = re.match(prefilter.BLOCKING[-1][1:], line + b"\n") is not None  # less ^
-                assert found == _not_iso_by_definition(line), line
-                tried += 1
-    assert tried > 20_000
+                for prefix in (b"", b"2026-12-01T10:25:17.1234567Z "):
+                    got = (after.match(prefix + line + b"\n") is not None,
+                           alone.match(prefix + line + b"\n") is not None)
+                    assert got == _departs_by_definition(prefix + line), prefix + line
+                    tried += 1
+    assert tried > 50_000
 
 
 WEAKS = _spell(sre_parse.parse(WEAK_START.pattern, WEAK_START.flags))

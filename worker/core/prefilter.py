@@ -9,10 +9,12 @@ of them change nothing but the block's text. Two cheap checks find them in bulk:
 - a TF_LOG line (`<ISO time> [DEBUG] …`, or Go's `2019/11/14 14:51:24 [DEBUG] …`, with at
   most one more ISO time in front: GitHub's) normalizes to a text that starts with its
   level or its date, so it can neither end an unframed block nor (at TRACE, DEBUG, INFO
-  and WARN: blocks.LOG_LINE) start one;
+  and WARN: blocks.LOG_LINE) start one; at those levels an unframed block does not even
+  keep its text, nor the line less its first time stamp (LOG_LINE matches both);
 - a line that holds none of the BLOCKING texts (a superset of what could make it end a
   block, be blank, carry a frame or a CI prefix, or be changed by strip_ansi) normalizes
-  to its own stripped text (less a leading GitHub time) and ends no unframed block.
+  to its own stripped text (less a leading time stamp) and ends no unframed block, or it
+  is such a TF_LOG line at TRACE..WARN (Go's time first, or two after GitHub's).
 
 Lines of both kinds are "inert": while the job's block is open and unframed they are
 appended to it (BlockAssembler.absorb) without being fed. tests/test_fastpath_exact.py
@@ -82,32 +84,87 @@ _WRAP = (rb"\[(?:[0-9]|[\x80-\xff]|Pipeline\]|terragrunt\])|section_|##\[|::|(?:
          rb"|(?:STDOUT|STDERR|ERROR|WARN|INFO|DEBUG)[\s\x80-\xff]")
 
 
-def _not_iso() -> bytes:
-    """A line that starts with a digit but not with _ISO and a space, written out as the
-    ways it can depart from it (Hyperscan has no lookahead). Nested, one character after
-    the other (`1(?:[^2]|2(?:[^3]|3...)))`): the same language as the flat list of ways,
-    and Hyperscan scans it three times as fast."""
-    digit, other = b"[0-9]", {b"[0-9]": b"[^0-9]", b"-": b"[^-]", b"T": b"[^T]", b":": b"[^:]"}
-    fixed = [digit] * 4 + [b"-"] + [digit] * 2 + [b"-"] + [digit] * 2 + [b"T"] + (
-        [digit] * 2 + [b":"] + [digit] * 2 + [b":"] + [digit] * 2)
-    frac, tz = rb"(?:\.[0-9]+)?", rb"[+-][0-9]{2}"
-    tail = [rb"[^.Z+\- ]", rb"\.[^0-9]", rb"\.[0-9]+[^0-9Z+\- ]", frac + rb"Z[^ ]",
-            frac + rb"[+-](?:[^0-9]|[0-9][^0-9])", frac + tz + rb"(?:[^0-9:]|:[^0-9])",
-            frac + tz + rb":?[0-9][^0-9]", frac + tz + rb":?[0-9]{2}[^ ]"]
-    ways = b"(?:" + b"|".join(tail) + b")"
-    for k in range(len(fixed) - 1, 0, -1):
-        ways = b"(?:" + other[fixed[k]] + b"|" + fixed[k] + ways + b")"
-    return fixed[0] + ways
+# Lines that start with a digit but not with one of a few time stamps, for BLOCKING:
+# Hyperscan has no lookahead, so they are written out as the ways a line can depart from
+# the stamps, read off a small deterministic automaton of them (byte sets to the next
+# state; None: the stamp is complete, what follows does not matter), one character after
+# the other (`1(?:[^2]|2(?:[^3]|3…)))`: Hyperscan scans that nesting fast).
+_DIGIT = frozenset(b"0123456789")
 
 
-# A line that may not be inert: its newline ends a match of one of these.
+@dataclass
+class _State:
+    edges: list[tuple[frozenset[int], _State | None]]
+    loop: frozenset[int] = frozenset()  # bytes that stay in this state
+
+
+def _chain(spell: str, then: _State | None) -> _State:
+    """The states that read spell ('d': any digit, every other character itself)."""
+    for ch in reversed(spell):
+        then = _State([(_DIGIT if ch == "d" else frozenset(ch.encode()), then)])
+    assert then is not None
+    return then
+
+
+def _seconds(then: _State | None, zone: bool) -> _State:
+    """After a time's seconds: [.digits], with zone [Z | +hh[:]mm], then a space."""
+    space = _State([(frozenset(b" "), then)])
+    ends = [(frozenset(b" "), then)]
+    if zone:
+        hours = _State([(frozenset(b":"), _chain("dd", space)), (_DIGIT, _chain("d", space))])
+        ends += [(frozenset(b"Z"), space), (frozenset(b"+-"), _chain("dd", hours))]
+    return _State([(frozenset(b"."), _State([(_DIGIT, _State(ends, loop=_DIGIT))])), *ends])
+
+
+def _stamps(iso: _State | None, go: _State | None) -> _State:
+    """After a line's first digit: the rest of GitHub's time (_ISO) and a space, then iso;
+    or of Go's log time (_GO_TIME) and a space, then go."""
+    return _chain("ddd", _State([
+        (frozenset(b"-"), _chain("dd-ddTdd:dd:dd", _seconds(iso, zone=True))),
+        (frozenset(b"/"), _chain("dd/dd dd:dd:dd", _seconds(go, zone=False)))]))
+
+
+_QUIET_LEVEL = _chain("[", _State([(frozenset(word[:1].encode()), _chain(word[1:] + "]", None))
+                                   for word in ("TRACE", "DEBUG", "INFO", "WARN")]))
+
+
+def _departures(state: _State) -> bytes:
+    """A regex of the ways a text departs from what the automaton from state reads."""
+    taken = set(state.loop)
+    for chars, _ in state.edges:
+        taken |= chars
+    ways = [_class(set(range(256)) - taken)] if len(taken) < 256 else []
+    ways += [_class(chars) + _departures(nxt) for chars, nxt in state.edges if nxt is not None]
+    body = ways[0] if len(ways) == 1 else b"(?:" + b"|".join(ways) + b")"
+    return _class(state.loop) + b"*" + body if state.loop else body
+
+
+def _class(chars: set[int] | frozenset[int]) -> bytes:
+    ranges: list[list[int]] = []
+    for c in sorted(chars):
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return b"[" + b"".join(b"\\x%02x" % lo + (b"-\\x%02x" % hi if hi > lo else b"")
+                           for lo, hi in ranges) + b"]"
+
+
+# A line that may not be inert: its newline ends a match of one of these, or (from
+# _DEPARTS on) the line departs from what they allow where one ends (maybe its newline).
 BLOCKING = (
     rb"(?:" + _ANYWHERE + rb")[^\n]*\n",
     rb"^(?:" + _ISO + rb" )?[ \t]*\n",
     rb"^(?:" + _ISO + rb" )?[ \t]*(?:" + _STARTS + b"|" + _WRAP + rb")[^\n]*\n",
-    rb"^(?:" + _ISO + rb" [ \t]*|[ \t]+)[0-9][^\n]*\n",
-    rb"^" + _not_iso(),  # the last: it ends where the line departs (maybe its newline)
+    rb"^(?:" + _ISO + rb" [ \t]+|[ \t]+)[0-9][^\n]*\n",
+    # a text after GitHub's time that starts with a digit, but not with the stamps of a
+    # TF_LOG line at TRACE..WARN
+    rb"^" + _ISO + rb" [0-9]" + _departures(_stamps(_QUIET_LEVEL, _QUIET_LEVEL)),
+    # a line that starts with a digit, but not with GitHub's time, nor with Go's of a
+    # TF_LOG line at TRACE..WARN
+    rb"^[0-9]" + _departures(_stamps(None, _QUIET_LEVEL)),
 )
+_DEPARTS = 4
 
 
 @dataclass
@@ -139,19 +196,22 @@ class LineFlags:
         return self.end
 
     def texts(self, pos: int, end: int) -> Iterator[str]:
-        """normalize_line(line)[0] of each line of a run of inert lines data[pos:end]
-        (pos: a run_end start, end: its run_end) that an unframed block keeps, lazily: the
-        stripped line less GitHub's time (the only prefix a line without BLOCKING texts
-        may start with: every other start is a _WRAP); of its TF_LOG lines (all of its
-        BLOCKING lines) only those at ERROR, the long way: blocks drop the others."""
+        """The texts an unframed block gets of a run of inert lines data[pos:end] (pos: a
+        run_end start, end: its run_end), lazily: normalize_line(line)[0], or a text that
+        blocks.LOG_LINE matches as it does that one (a TF_LOG line at TRACE..WARN: the
+        block drops either). Each line's own stripped text less its first time stamp (the
+        only prefix a line without BLOCKING texts may start with: every other start is a
+        _WRAP; for a TF_LOG line at TRACE..WARN, a text LOG_LINE matches), but those of
+        TF_LOG lines at ERROR, which are normalized the long way."""
         data, blocking, logs = self.data, self.blocking, self.logs
         last = end - 1 if data[end - 1] == 10 else end  # a last line may lack its newline
         for nl in blocking[bisect_left(blocking, pos):bisect_right(blocking, last)]:
+            if logs[nl] != LOUD:
+                continue
             start = max(data.rfind(b"\n", pos, nl) + 1, pos)
             if start > pos:
                 yield from _fast_texts(data, pos, start)
-            if logs[nl] == LOUD:
-                yield normalize_line(data[start:nl].decode("utf-8", "replace"))[0]
+            yield normalize_line(data[start:nl].decode("utf-8", "replace"))[0]
             pos = nl + 1
         if pos < end:
             yield from _fast_texts(data, pos, end)
@@ -176,13 +236,13 @@ class LineScanner:
             window += b"\n"
         hits: set[int] = set()
         departs: set[int] = set()
-        last = len(BLOCKING) - 1
         if self._db is not None:
             self._db.scan(window, match_event_handler=lambda i, s, e, f, c: (
-                departs if i == last else hits).add(e))
+                departs if i >= _DEPARTS else hits).add(e))
         else:  # pragma: no cover
             for i, regex in enumerate(self._re2):
-                (departs if i == last else hits).update(m.end() for m in regex.finditer(window))
+                (departs if i >= _DEPARTS else hits).update(
+                    m.end() for m in regex.finditer(window))
         hits.update(window.find(b"\n", e - 1) + 1 for e in departs)
         return LineFlags(data, start, end, sorted(start + e - 1 for e in hits))
 
