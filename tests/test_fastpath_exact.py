@@ -39,7 +39,15 @@ from worker.core.blocks import (
     BlockAssembler,
     _weak_start,
 )
-from worker.core.normalize import _CI_PREFIXES, normalize_line
+from worker.core.normalize import (
+    _ANSI,
+    _CI_PREFIXES,
+    _CONTROL,
+    _MANGLED_SGR,
+    normalize_line,
+    strip_ansi,
+    strip_ci_prefix,
+)
 from worker.core.pipeline import Pipeline
 from worker.decode.batch import decode_lines
 from worker.decode.contract import DecodeError, DecodeOptions
@@ -282,6 +290,31 @@ def test_every_ci_prefix_has_a_line_here() -> None:
                                      "prefix to PREFIXES and check prefilter._WRAP covers it")
     for prefix in PREFIXES:
         assert _CI_PREFIXES.match(prefix + "x"), prefix
+
+
+def _strip_ci_prefix_by_definition(line: str) -> str:
+    """normalize.strip_ci_prefix as it reads: _CI_PREFIXES off the start, up to 4 times."""
+    for _ in range(4):
+        stripped = _CI_PREFIXES.sub("", line, count=1)
+        if stripped == line:
+            break
+        line = stripped
+    return line
+
+
+_PREFIX_TOKENS = st.sampled_from([*PREFIXES, "x", " ", "Error: x", "٣", "߀", "²", "7", "[", "#",
+                                  "s", "S", "E", "::", "DEBU[0001] ", "-exec): ", "a.b (remote",
+                                  "ٰ2026-12-01T10:25:17Z ", "١٢:٣٤:٥٦ ", "\x1b[0m", "[0m", "[1;31m"])
+
+
+@settings(derandomize=True, database=None, max_examples=2000, deadline=None)
+@given(st.lists(_PREFIX_TOKENS, max_size=6))
+def test_normalize_skips_no_prefix_and_no_colour_code(tokens: list[str]) -> None:
+    """strip_ci_prefix's first-character shortcut and strip_ansi's literal search before
+    _MANGLED_SGR change nothing (Unicode digits included: \\d is not [0-9])."""
+    line = "".join(tokens)
+    assert strip_ci_prefix(line) == _strip_ci_prefix_by_definition(line), line
+    assert strip_ansi(line) == _CONTROL.sub("", _MANGLED_SGR.sub("", _ANSI.sub("", line))), line
 
 
 @pytest.mark.parametrize("context", CONTEXTS, ids=range(len(CONTEXTS)))
