@@ -370,6 +370,7 @@ def test_a_quiet_tf_log_line_changes_no_block_but_its_count(stamps: list[str], l
     feeding it: with no block open it opens none; an open unframed block keeps none of its
     text (blocks.absorb of nothing for it, prefilter.QUIET)."""
     line = "".join(stamps) + level + "".join(body)
+    assert prefilter.is_log_text(line) == prefilter.is_log_line(line.encode()), line
     if not prefilter.is_log_line(line.encode()):
         assert not re.fullmatch(prefilter.TF_LOG.decode() % r"\[(?:TRACE|DEBUG|INFO|WARN)\]",
                                 line), line

@@ -16,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import Any, Protocol
 
 from worker.core import matcher
@@ -227,11 +227,9 @@ class Pipeline:
         i, t = 0, 0
         while i < n:
             nxt = todo[t] if t < len(todo) else n
-            if open_jobs:
-                for k in range(i, nxt):
-                    if jobs[k] in open_jobs:
-                        nxt = k
-                        break
+            if open_jobs and nxt > i:  # the first row of a job with a block open, in C
+                nxt = next(compress(range(i, nxt), map(open_jobs.__contains__, jobs[i:nxt])),
+                           nxt)
             if counting and nxt > i:
                 self._skip_rows(batch, i, nxt)
             if nxt == n:
