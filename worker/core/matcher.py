@@ -32,6 +32,11 @@ class PatternSet(Protocol):
         """Indexes of the patterns that match somewhere in text (unordered)."""
         ...
 
+    def candidates(self, text: str) -> list[int]:
+        """Indexes of the patterns that may match text (unordered): scan's, and maybe
+        more, for a caller that runs each pattern's regex anyway."""
+        ...
+
     def offsets(self, data: bytes) -> list[int]:
         """End offsets of hits in bytes, ascending (may over-report)."""
         ...
@@ -89,6 +94,8 @@ class Re2Set:
             return []
         return list(self._set.Match(text) or ())
 
+    candidates = scan  # exact already
+
 
 class HyperscanSet:
     """Hyperscan block-mode database; hits are confirmed by RE2 afterwards.
@@ -139,14 +146,17 @@ class HyperscanSet:
         return found
 
     def scan(self, text: str) -> list[int]:
+        return [pid for pid in self.candidates(text) if self._confirm[pid].search(text)
+                is not None]
+
+    def candidates(self, text: str) -> list[int]:
+        """The database's (prefilter mode) hits, unconfirmed."""
         if self._db is None:
             return []
         hits: list[int] = []
         self._scratch_hits = hits
         self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=self._on_match)
-        if not hits:
-            return hits
-        return [pid for pid in set(hits) if self._confirm[pid].search(text) is not None]
+        return list(set(hits)) if hits else hits
 
 
 def caseless_search(regex: re.Pattern[str]) -> Callable[[str], bool]:
