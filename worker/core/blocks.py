@@ -238,10 +238,12 @@ class BlockAssembler:
         block = self._jobs[job].open
         assert block is not None and not block.framed
         block.blanks = 0
+        log_line = LOG_LINE.match
         for text in texts:
             if block.truncated:
                 return
-            self._append(block, text, None)
+            if log_line(text) is None:  # a TF_LOG line's text: _append would drop it
+                self._append(block, text, None)
 
     def has_open(self, job: JobKey) -> bool:
         state = self._jobs.get(job)

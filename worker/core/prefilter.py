@@ -335,7 +335,8 @@ def _fast_texts(data: bytes, pos: int, end: int) -> Iterator[str]:
         lines = data[pos:cut].decode("utf-8", "replace").split("\n")
         if cut == end and data[end - 1] == 10:
             lines.pop()  # the empty string after the last newline
-        yield from map(_fast_text, lines)
+        yield from [raw[raw.index(" ") + 1:].strip() if raw[:1] in _DIGITS else raw.strip()
+                    for raw in lines]  # _fast_text, inline
         pos = cut
 
 
