@@ -101,3 +101,18 @@ def test_compiled_databases_are_cached_and_a_bad_cache_is_recompiled(
     broken = engine.build(patterns, "hyperscan")
     assert (broken.scan("Error: x is denied"), broken.offsets(text)) == want
     assert all(p.read_bytes() != b"not a database" for p in (tmp_path / "hyperscan").glob("*.db"))
+
+
+def test_candidates_hold_every_confirmed_hit(kb) -> None:
+    """Classifier reads the engine's unconfirmed candidates (it searches each pattern for its
+    groups anyway): they must hold every hit scan confirms, on every KB example."""
+    patterns = [p.regex for entry in kb for p in entry.patterns]
+    texts = [ex.text for entry in kb for ex in (*entry.examples, *entry.counter_examples)]
+    for name in ("hyperscan", "re2") if engine.hyperscan_available() else ("re2",):
+        scanner = engine.build(patterns, name)
+        hits = 0
+        for text in texts:
+            confirmed = scanner.scan(text)
+            assert set(confirmed) <= set(scanner.candidates(text)), (name, text[:80])
+            hits += len(confirmed)
+        assert hits > len(texts) / 2

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import re._parser as sre_parse
 import sys
 from collections import Counter
@@ -29,9 +30,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.core import prefilter
-from worker.core.blocks import OTHER_OUTPUT, STRONG_START, BlockAssembler
-from worker.core.normalize import _CI_PREFIXES, normalize_line
+from worker.core import matcher, prefilter
+from worker.core.blocks import (
+    LOG_LINE,
+    OTHER_OUTPUT,
+    STRONG_START,
+    WEAK_START,
+    BlockAssembler,
+    _weak_start,
+)
+from worker.core.normalize import (
+    _ANSI,
+    _CI_PREFIXES,
+    _CONTROL,
+    _MANGLED_SGR,
+    normalize_line,
+    strip_ansi,
+    strip_ci_prefix,
+)
 from worker.core.pipeline import Pipeline
 from worker.decode.batch import decode_lines
 from worker.decode.contract import DecodeError, DecodeOptions
@@ -178,23 +194,40 @@ def test_batch_fast_path_equals_per_record_path(kb, classifier, corpus, shape: s
 # -- the supersets behind "inert" ----------------------------------------------------------
 
 
-def inert(line: str) -> tuple[bool, bool]:
-    """(is the line inert, is it a TF_LOG line) as LineScanner says."""
+SCANNER = prefilter.LineScanner()
+
+
+def inert(line: str) -> tuple[bool, list[str]]:
+    """(is the line inert, the texts the raw fast path gives an open block of it) as
+    LineScanner says."""
     data = line.encode("utf-8", "surrogatepass") + b"\n"
-    flags = prefilter.LineScanner().flags(data, 0, len(data))
+    flags = SCANNER.flags(data, 0, len(data))
     end = flags.run_end(0)
-    return end == len(data), bool(flags.logs)
+    return end == len(data), list(flags.texts(0, end)) if end == len(data) else []
+
+
+def same_for_a_block(got: str, text: str) -> bool:
+    """Whether an open unframed block does the same with the text got as with text: they
+    are equal, or both logs it drops (blocks.LOG_LINE)."""
+    return got == text or bool(LOG_LINE.match(got) and LOG_LINE.match(text))
 
 
 def check_inert(line: str) -> None:
-    is_inert, log = inert(line)
+    is_inert, texts = inert(line)
+    kind = prefilter.RowFlags(SCANNER, [line]).kind(0)  # the batch path's word on it
+    assert bool(kind) == is_inert, f"the raw and batch paths differ: {line!r}"
     if not is_inert:
         return
     text, frame = normalize_line(line)
     assert frame is None and text, f"inert but blank or framed: {line!r}"
     assert not STRONG_START.match(text) and not OTHER_OUTPUT.match(text), (
         f"inert but it may end a block: {line!r} -> {text!r}")
-    assert prefilter.inert_text(line, log) == text, f"inert text differs: {line!r}"
+    assert len(texts) == 1 and same_for_a_block(texts[0], text), f"inert text differs: {line!r}"
+    if kind == prefilter.QUIET:
+        assert LOG_LINE.match(text), f"quiet but kept: {line!r}"
+    else:
+        got = prefilter.inert_text(line, kind == prefilter.LOUD)
+        assert same_for_a_block(got, text), f"inert text (batch path) differs: {line!r}"
 
 
 def _spell(items: object, depth: int = 0) -> list[str]:
@@ -259,6 +292,31 @@ def test_every_ci_prefix_has_a_line_here() -> None:
         assert _CI_PREFIXES.match(prefix + "x"), prefix
 
 
+def _strip_ci_prefix_by_definition(line: str) -> str:
+    """normalize.strip_ci_prefix as it reads: _CI_PREFIXES off the start, up to 4 times."""
+    for _ in range(4):
+        stripped = _CI_PREFIXES.sub("", line, count=1)
+        if stripped == line:
+            break
+        line = stripped
+    return line
+
+
+_PREFIX_TOKENS = st.sampled_from([*PREFIXES, "x", " ", "Error: x", "٣", "߀", "²", "7", "[", "#",
+                                  "s", "S", "E", "::", "DEBU[0001] ", "-exec): ", "a.b (remote",
+                                  "ٰ2026-12-01T10:25:17Z ", "١٢:٣٤:٥٦ ", "\x1b[0m", "[0m", "[1;31m"])
+
+
+@settings(derandomize=True, database=None, max_examples=2000, deadline=None)
+@given(st.lists(_PREFIX_TOKENS, max_size=6))
+def test_normalize_skips_no_prefix_and_no_colour_code(tokens: list[str]) -> None:
+    """strip_ci_prefix's first-character shortcut and strip_ansi's literal search before
+    _MANGLED_SGR change nothing (Unicode digits included: \\d is not [0-9])."""
+    line = "".join(tokens)
+    assert strip_ci_prefix(line) == _strip_ci_prefix_by_definition(line), line
+    assert strip_ansi(line) == _CONTROL.sub("", _MANGLED_SGR.sub("", _ANSI.sub("", line))), line
+
+
 @pytest.mark.parametrize("context", CONTEXTS, ids=range(len(CONTEXTS)))
 def test_no_line_that_may_end_a_block_is_inert(context: str) -> None:
     assert len(STARTS) > 40
@@ -290,6 +348,120 @@ _TOKENS = st.sampled_from([*PREFIXES, *STARTS[:60], " ", "\t", "  ", "x", "word"
 @given(st.lists(_TOKENS, max_size=6))
 def test_random_lines_the_scan_calls_inert_normalize_as_it_says(tokens: list[str]) -> None:
     check_inert("".join(tokens))
+
+
+# -- the cheaper checks the fast paths make instead of a feed ------------------------------
+
+_STAMPS = ["2026-12-01T10:25:17.280Z ", "2026-12-01T10:25:17.1234567Z ", "2026-12-01T10:25:17Z ",
+           "2026-12-01T10:25:17.280+0000 ", "2026-12-01T10:25:17-05:00 ", "2019/11/14 14:51:24 ",
+           "2019/11/14 14:51:24.123 ", "2026-12-01T10:25:17 "]
+_BODY = st.sampled_from(["", " ", "  ", "x", "Error: x", "╷", "│ Error", "\x1b[31m", "[0m", "\x00",
+                         "\t", "é", "\u00a0", "Failed to x", "+ y", "$ ls", "Terraform v1.5.0",
+                         "provider: error=<nil>", "2026-12-01T10:25:17Z ", "\r", "[ERROR] "])
+
+
+@settings(derandomize=True, database=None, max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_STAMPS), min_size=1, max_size=3),
+       st.sampled_from(["[TRACE]", "[DEBUG]", "[INFO]", "[WARN]", "[ERROR]", "[debug]", "[WARN"]),
+       st.lists(_BODY, max_size=5))
+def test_a_quiet_tf_log_line_changes_no_block_but_its_count(stamps: list[str], level: str,
+                                                            body: list[str]) -> None:
+    """What lets the fast paths count a TF_LOG line at TRACE..WARN (is_log_line) without
+    feeding it: with no block open it opens none; an open unframed block keeps none of its
+    text (blocks.absorb of nothing for it, prefilter.QUIET)."""
+    line = "".join(stamps) + level + "".join(body)
+    assert prefilter.is_log_text(line) == prefilter.is_log_line(line.encode()), line
+    if not prefilter.is_log_line(line.encode()):
+        assert not re.fullmatch(prefilter.TF_LOG.decode() % r"\[(?:TRACE|DEBUG|INFO|WARN)\]",
+                                line), line
+        return
+    idle = BlockAssembler()
+    idle.feed(JOB, line, 1.0)
+    assert not idle.has_open(JOB), f"a TF_LOG line opened a block: {line!r}"
+    for before in ([], [""]):
+        fed, absorbed = BlockAssembler(), BlockAssembler()
+        for a in (fed, absorbed):
+            for raw in ["Error: x", *before]:
+                a.feed(JOB, raw, 1.0)
+        fed.feed(JOB, line, 1.0)
+        absorbed.note(JOB, 1, 1.0)
+        absorbed.absorb(JOB, ())
+        assert fed._jobs[JOB] == absorbed._jobs[JOB], line
+
+
+_LEVEL = rb"\[(?:TRACE|DEBUG|INFO|WARN)\]"
+_AFTER_ISO = re.compile(prefilter._ISO + b" (?=[0-9])")
+_QUIET_STAMPS = re.compile(b"(?:" + prefilter._ISO + b"|" + prefilter._GO_TIME + b") " + _LEVEL)
+_ISO_FIRST = re.compile(prefilter._ISO + b" ")
+_GO_FIRST = re.compile(prefilter._GO_TIME + b" " + _LEVEL)
+
+
+def _departs_by_definition(line: bytes) -> tuple[bool, bool]:
+    """What BLOCKING's two departure patterns are to find, as their comments say: (a text
+    after GitHub's time that starts with a digit but not with the stamps of a TF_LOG line
+    at TRACE..WARN, a line that starts with a digit but neither with GitHub's time nor
+    with Go's of such a TF_LOG line)."""
+    after = _AFTER_ISO.match(line)
+    return (after is not None and not _QUIET_STAMPS.match(line, after.end()),
+            line[:1].isdigit() and not _ISO_FIRST.match(line) and not _GO_FIRST.match(line))
+
+
+def test_the_departure_patterns_are_what_they_say() -> None:
+    """Every cut of the time stamps (each form, with a level or none), followed by every
+    one or two of the characters that continue or depart from one, alone and after
+    GitHub's time."""
+    stamps = ["2026-12-01T10:25:17", "2026-12-01T10:25:17.280", "2026-12-01T10:25:17.280Z",
+              "2026-12-01T10:25:17+05:00", "2026-12-01T10:25:17-0500", "2026-12-01T10:25:17Z",
+              "2026-12-01T10:25:17.1234567+0000", "2019/11/14 14:51:24",
+              "2019/11/14 14:51:24.123"]
+    stamps += [f"{s} [{level}]" for s in stamps for level in ("TRACE", "DEBUG", "INFO",
+                                                               "WARN", "ERROR")]
+    chars = "07-T:./Z+ x[]DW\t"
+    tails = ["", *chars, *(a + b for a in chars for b in chars)]
+    after, alone = (re.compile(p) for p in prefilter.BLOCKING[prefilter._DEPARTS:])
+    tried = 0
+    for stamp in stamps:
+        for cut in range(1, len(stamp) + 1):
+            for tail in tails:
+                line = (stamp[:cut] + tail).encode()
+                for prefix in (b"", b"2026-12-01T10:25:17.1234567Z "):
+                    got = (after.match(prefix + line + b"\n") is not None,
+                           alone.match(prefix + line + b"\n") is not None)
+                    assert got == _departs_by_definition(prefix + line), prefix + line
+                    tried += 1
+    assert tried > 50_000
+
+
+WEAKS = _spell(sre_parse.parse(WEAK_START.pattern, WEAK_START.flags))
+_AROUND = st.text("abcXYZ09 _.:-*\"()[]╷│éİıſKkSsIi\u00a0", max_size=6)
+
+
+@settings(derandomize=True, database=None, max_examples=1500, deadline=None)
+@given(st.sampled_from(WEAKS), st.data(), _AROUND, _AROUND)
+def test_weak_start_by_hyperscan_is_weak_start(core: str, data: st.DataObject, before: str,
+                                               after: str) -> None:
+    """blocks._weak_start (matcher.caseless_search) against WEAK_START.search, with cases
+    flipped and letters swapped for those Unicode folds into ASCII ones (K, ſ, İ, ı)."""
+    folds = {"k": "K", "s": "ſ", "i": "ı", "I": "İ"}
+    picks = data.draw(st.lists(st.integers(0, 2), min_size=len(core), max_size=len(core)))
+    varied = "".join(c if p == 0 else c.swapcase() if p == 1 else folds.get(c, c)
+                     for c, p in zip(core, picks, strict=True))
+    for line in (varied, before + varied + after, before + after):
+        assert _weak_start(line) == (WEAK_START.search(line) is not None), line
+
+
+def test_weak_start_by_hyperscan_on_the_corpus(corpus: realistic.Rendered) -> None:
+    texts = {normalize_line(line)[0] for line in corpus.raw}
+    assert sum(WEAK_START.search(t) is not None for t in texts) > 100
+    assert [t for t in texts if _weak_start(t) != (WEAK_START.search(t) is not None)] == []
+
+
+@pytest.mark.parametrize("pattern", ["a.b", "[^x]y", "a(?=b)", "(?<!a)b", "ab$", "é", r"\W"])
+def test_caseless_search_refuses_what_it_cannot_run_as_re_does(pattern: str) -> None:
+    with pytest.raises(ValueError):
+        matcher.caseless_search(re.compile(pattern, re.IGNORECASE | re.ASCII))
+    with pytest.raises(ValueError):
+        matcher.caseless_search(re.compile("ab", re.IGNORECASE))  # Unicode folding
 
 
 # -- shipper shapes mixed in one chunk ----------------------------------------------------

@@ -36,6 +36,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from worker.core.matcher import caseless_search
 from worker.core.normalize import normalize_line
 from worker.model import Block, JobKey
 
@@ -266,10 +267,12 @@ class BlockAssembler:
         block = self._jobs[job].open
         assert block is not None and not block.framed
         block.blanks = 0
+        log_line = LOG_LINE.match
         for text in texts:
             if block.truncated:
                 return
-            self._append(block, text, None)
+            if log_line(text) is None:  # a TF_LOG line's text: _append would drop it
+                self._append(block, text, None)
 
     def has_open(self, job: JobKey) -> bool:
         state = self._jobs.get(job)
@@ -459,5 +462,8 @@ def _is_detail(block: _Open, text: str) -> bool:
 def _starts(text: str) -> bool:
     if STRONG_START.match(text) is not None:
         return True
-    return (WEAK_START.search(text) is not None and LOG_LINE.match(text) is None
-            and PLAN_DIFF.match(text) is None)
+    return (LOG_LINE.match(text) is None and PLAN_DIFF.match(text) is None
+            and _weak_start(text))
+
+
+_weak_start = caseless_search(WEAK_START)  # WEAK_START.search, by Hyperscan

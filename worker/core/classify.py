@@ -89,7 +89,7 @@ class Classifier:
         return tuple(tags)
 
     def _hits(self, text: str) -> list[tuple[Entry, dict[str, str]]]:
-        ids = self._set.scan(text)
+        ids = self._set.candidates(text)  # each is confirmed by its own search below
         if not ids:
             return []
         by_entry: dict[str, tuple[Entry, int, dict[str, str]]] = {}

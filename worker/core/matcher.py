@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import platform
 import re
-from collections.abc import Sequence
+import re._parser as _parser
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import re2
@@ -29,6 +30,11 @@ class PatternSet(Protocol):
 
     def scan(self, text: str) -> list[int]:
         """Indexes of the patterns that match somewhere in text (unordered)."""
+        ...
+
+    def candidates(self, text: str) -> list[int]:
+        """Indexes of the patterns that may match text (unordered): scan's, and maybe
+        more, for a caller that runs each pattern's regex anyway."""
         ...
 
     def offsets(self, data: bytes) -> list[int]:
@@ -88,6 +94,8 @@ class Re2Set:
             return []
         return list(self._set.Match(text) or ())
 
+    candidates = scan  # exact already
+
 
 class HyperscanSet:
     """Hyperscan block-mode database; hits are confirmed by RE2 afterwards.
@@ -138,14 +146,69 @@ class HyperscanSet:
         return found
 
     def scan(self, text: str) -> list[int]:
+        return [pid for pid in self.candidates(text) if self._confirm[pid].search(text)
+                is not None]
+
+    def candidates(self, text: str) -> list[int]:
+        """The database's (prefilter mode) hits, unconfirmed."""
         if self._db is None:
             return []
         hits: list[int] = []
         self._scratch_hits = hits
         self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=self._on_match)
-        if not hits:
-            return hits
-        return [pid for pid in set(hits) if self._confirm[pid].search(text) is not None]
+        return list(set(hits)) if hits else hits
+
+
+def caseless_search(regex: re.Pattern[str]) -> Callable[[str], bool]:
+    """`regex.search(text) is not None`, faster: by Hyperscan in exact, caseless byte mode,
+    which folds ASCII letters only, as re.IGNORECASE | re.ASCII does (regex's flags). Only
+    for patterns whose every part matches ASCII characters only (no `.`, no negated class,
+    no lookaround: refused here): on UTF-8 bytes they match where they match on the text.
+    About nine times as fast as re on a long alternation. Without Hyperscan: regex.search."""
+    if regex.flags != re.IGNORECASE | re.ASCII or not _ascii_only(_parser.parse(regex.pattern, regex.flags)):
+        raise ValueError(f"not a pattern caseless_search can run: {regex.pattern!r}")
+    if hyperscan is None:  # pragma: no cover - depends on the environment
+        return lambda text: regex.search(text) is not None
+    db = _database([regex.pattern.encode()], hyperscan.HS_FLAG_CASELESS
+                   | hyperscan.HS_FLAG_SINGLEMATCH)
+    found: list[int] = []
+
+    def search(text: str) -> bool:
+        found.clear()
+        db.scan(text.encode("utf-8", "surrogatepass"),
+                match_event_handler=lambda *_: found.append(1))
+        return bool(found)
+    return search
+
+
+_SAME_AT = ("AT_BEGINNING", "AT_BOUNDARY", "AT_NON_BOUNDARY")  # `$` and `\Z` differ
+
+
+def _ascii_only(items: Any) -> bool:
+    """Whether every node of a parsed pattern matches ASCII characters only."""
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL" and arg < 128 or name == "AT" and str(arg) in _SAME_AT:
+            continue
+        if name == "IN":
+            if not all(str(o) in ("LITERAL", "RANGE", "CATEGORY")
+                       and (str(o) != "LITERAL" or a < 128)
+                       and (str(o) != "RANGE" or a[1] < 128)
+                       and (str(o) != "CATEGORY" or not str(a).startswith("CATEGORY_NOT"))
+                       for o, a in arg):
+                return False
+        elif name == "BRANCH":
+            if not all(_ascii_only(branch) for branch in arg[1]):
+                return False
+        elif name == "SUBPATTERN":
+            if not _ascii_only(arg[3]):
+                return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+            if not _ascii_only(arg[2]):
+                return False
+        else:  # ANY, NOT_LITERAL, lookaround, group references, ...
+            return False
+    return True
 
 
 def database(exprs: list[bytes], flags: int) -> Any:

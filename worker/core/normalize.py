@@ -45,11 +45,19 @@ _CI_PREFIXES = re.compile(
 _FRAME = re.compile(r"^[╷│╵]\s?")
 
 
+# What every _MANGLED_SGR match holds: a literal start, which re finds fast (the optional
+# ESC stand-in in front of it makes _MANGLED_SGR slow to search for).
+_SGR_CORE = re.compile(r"\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
+# The first characters of every _CI_PREFIXES alternative but the provisioner's (any word
+# character: told by its "-exec):" instead); Unicode digits by str.isdigit.
+_PREFIX_STARTS = frozenset("[s#:EWIDTS")
+
+
 def strip_ansi(line: str) -> str:
     """Remove escape sequences and control characters, keeping tabs."""
     if "\x1b" in line:
         line = _ANSI.sub("", line)
-    if "[" in line and "m" in line:
+    if "[" in line and _SGR_CORE.search(line):
         line = _MANGLED_SGR.sub("", line)
     return _CONTROL.sub("", line)
 
@@ -57,10 +65,13 @@ def strip_ansi(line: str) -> str:
 def strip_ci_prefix(line: str) -> str:
     """Remove CI decorations at the start of a line (repeatedly: they stack)."""
     for _ in range(4):
-        stripped = _CI_PREFIXES.sub("", line, count=1)
-        if stripped == line:
+        first = line[:1]
+        if not (first in _PREFIX_STARTS or first.isdigit()) and "-exec):" not in line:
             break
-        line = stripped
+        match = _CI_PREFIXES.match(line)
+        if match is None or not match.end():
+            break
+        line = line[match.end():]
     return line
 
 

@@ -139,8 +139,11 @@ def read_batches(inp: Input, opts: DecodeOptions | None = None, start: int = 0
     # Chunks under max_event_bytes spare the decoder a per-line size check; 64 KiB (about
     # 300 events) stay in the CPU cache from read to scan, and ran fastest (benchmarks/).
     size = max(4096, min(1 << 16, opts.max_event_bytes // 2))
-    for first, data in read_chunks(inp, start, size, numbering=0):
-        yield decode_lines(data, first, 0.0, opts)
+    number = start
+    for data in _whole_lines(inp, start, size):
+        batch = decode_lines(data, number, 0.0, opts)
+        number = batch.next_position  # data's lines, as the decoder counted them
+        yield batch
 
 
 def read_chunks(inp: Input, start: int = 0, size: int = 1 << 22, numbering: int = 1
@@ -149,12 +152,18 @@ def read_chunks(inp: Input, start: int = 0, size: int = 1 << 22, numbering: int 
 
     Lines are numbered from `numbering` (1 for raw logs; 0 for JSONL, whose positions are
     line indexes); `start` lines are skipped first (a resumed replay)."""
-    number = numbering
+    number = numbering + start
+    for data in _whole_lines(inp, start, size):
+        yield number, data
+        number += data.count(b"\n")
+
+
+def _whole_lines(inp: Input, start: int, size: int) -> Iterator[bytes]:
+    """A file as whole lines of about `size` bytes, from line index `start` on."""
     reader = inp.reader
-    while number < start + numbering:  # resume: skip the lines already counted
+    for _ in range(start):  # resume: skip the lines already counted
         if not reader.readline():
             return
-        number += 1
     # A pipe (stdin) gives what is there (read1), so a live stream is not held back to
     # fill a chunk; a file gives whole chunks (read1 would stop at the 8 KiB buffer).
     read = reader.read1 if inp.path == "-" and hasattr(reader, "read1") else reader.read
@@ -164,8 +173,7 @@ def read_chunks(inp: Input, start: int = 0, size: int = 1 << 22, numbering: int 
             return
         if not data.endswith(b"\n"):
             data += reader.readline()
-        yield number, data
-        number += data.count(b"\n")
+        yield data
 
 
 def _looks_like_event(line: bytes) -> bool:
