@@ -2,46 +2,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.kb_entries import write_entries
 from worker.core import matcher as engine
 from worker.core.classify import Classifier
 from worker.knowledge.loader import load_kb
 from worker.model import Block, JobKey
 
 JOB = JobKey("acme/infra", "1", 1, "plan")
-ENTRY = """\
-id: {id}
-signature: "Error: {sig}"
-domain: {domain}
-category: auth_error
-root_cause: test
-dead_ends: [{{action: a, why_fails: b, fail_rate: 0.5}}]
-workarounds: [{{action: a, success_rate: 0.5}}]
-tags: [permission]
-priority: {priority}
-patterns:
-  - regex: '{regex}'
-examples:
-  - text: "Error: {sig}"
-  - text: "Error: {sig}"
-counter_examples:
-  - text: "Error: nothing"
-"""
-
-
-def make_kb(tmp_path: Path, entries: list[dict]) -> Path:
-    for e in entries:
-        path = tmp_path / (e["id"] + ".yaml")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(ENTRY.format(domain=e["id"].split("/")[0], **e))
-    return tmp_path
-
-
 def block(*lines: str, certain: bool = True) -> Block:
     return Block(JOB, tuple(lines), 1, 0.0, certain=certain)
 
 
 def test_priority_then_specificity_picks_one_and_records_the_rest(tmp_path: Path) -> None:
-    root = make_kb(tmp_path, [
+    root = write_entries(tmp_path, [
         {"id": "policy/generic", "sig": "AccessDenied", "priority": 20,
          "regex": "AccessDenied"},
         {"id": "policy/specific", "sig": "AccessDenied s3", "priority": 80,
@@ -57,7 +30,7 @@ def test_priority_then_specificity_picks_one_and_records_the_rest(tmp_path: Path
 
 
 def test_unclassified_and_uncertain_blocks(tmp_path: Path) -> None:
-    root = make_kb(tmp_path, [{"id": "policy/x", "sig": "X", "priority": 50, "regex": "XYZ"}])
+    root = write_entries(tmp_path, [{"id": "policy/x", "sig": "X", "priority": 50, "regex": "XYZ"}])
     c = Classifier(load_kb(root))
     unknown = c.classify(block("Error: something new"))
     assert unknown is not None and unknown.kb_id is None

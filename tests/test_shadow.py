@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from prometheus_client import CollectorRegistry
 
+from tests.kb_entries import write_entries
 from worker.cli.main import main
 from worker.core.classify import Classifier
 from worker.kbtools.lint import lint
@@ -22,45 +23,13 @@ from worker.report.read import OCC_COLUMNS, TEMPLATE_COLUMNS, Frames
 from worker.report.write import kb_info
 
 JOB = JobKey("acme/infra", "1", 1, "plan")
-ENTRY = """\
-id: {id}
-signature: "Error: {sig}"
-domain: {domain}
-category: auth_error
-root_cause: test
-dead_ends: [{{action: a, why_fails: b, fail_rate: 0.5}}]
-workarounds: [{{action: a, success_rate: 0.5}}]
-family: {family}
-tags: [{tags}]
-priority: {priority}
-{status}patterns:
-  - regex: '{regex}'
-examples:
-  - text: "Error: {sig}"
-  - text: "Error: {sig}"
-counter_examples:
-  - text: "Error: nothing"
-"""
-
-
-def write_kb(root: Path, entries: list[dict]) -> Path:
-    for e in entries:
-        path = root / (e["id"] + ".yaml")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        status = f"status: {e['status']}  # on trial\n" if "status" in e else ""
-        values = {"family": "null", "tags": "permission", "priority": 50, **e}
-        values.update(domain=e["id"].split("/")[0], status=status)
-        path.write_text(ENTRY.format(**values))
-    return root
-
-
 def block(*lines: str) -> Block:
     return Block(JOB, tuple(lines), 1, 0.0)
 
 
 def test_a_live_match_beats_any_shadow_one_and_a_shadow_one_classifies_alone(
         tmp_path: Path) -> None:
-    kb = load_kb(write_kb(tmp_path, [
+    kb = load_kb(write_entries(tmp_path, [
         {"id": "aws/live-generic", "sig": "AccessDenied", "priority": 10,
          "regex": "AccessDenied"},
         {"id": "aws/shadow-specific", "sig": "AccessDenied on s3 x", "priority": 90,
@@ -86,7 +55,7 @@ def test_a_live_match_beats_any_shadow_one_and_a_shadow_one_classifies_alone(
 def test_a_shadow_entry_earns_a_live_match_no_tag(tmp_path: Path) -> None:
     """Tag rules with `also`: a shadow state-lock entry beside a live denial must not make
     the denial a lock error (that would alert through the live entry)."""
-    root = write_kb(tmp_path, [
+    root = write_entries(tmp_path, [
         {"id": "aws/denied", "sig": "AccessDenied", "regex": "AccessDenied"},
         {"id": "terraform/lock-draft", "sig": "AccessDenied lock", "family": "state-lock",
          "tags": "state-lock", "status": "shadow", "regex": "AccessDenied lock"},
@@ -103,7 +72,7 @@ def test_a_shadow_entry_earns_a_live_match_no_tag(tmp_path: Path) -> None:
 
 
 def test_kb_test_says_when_a_live_entry_takes_a_shadow_entrys_example(tmp_path: Path) -> None:
-    kb = load_kb(write_kb(tmp_path, [
+    kb = load_kb(write_entries(tmp_path, [
         {"id": "aws/live", "sig": "AccessDenied", "regex": "AccessDenied"},
         {"id": "aws/shadow", "sig": "AccessDenied z", "status": "shadow",
          "regex": "AccessDenied z"},
@@ -114,7 +83,7 @@ def test_kb_test_says_when_a_live_entry_takes_a_shadow_entrys_example(tmp_path: 
 
 
 def test_lint_checks_the_status_and_explains_draft(tmp_path: Path) -> None:
-    write_kb(tmp_path, [{"id": "aws/x", "sig": "X", "regex": "X", "status": "draft"},
+    write_entries(tmp_path, [{"id": "aws/x", "sig": "X", "regex": "X", "status": "draft"},
                         {"id": "aws/y", "sig": "Y", "regex": "Y", "status": "Shadow"}])
     try:
         load_kb(tmp_path)
@@ -134,7 +103,7 @@ def occurrence(kb_id: str, run: str = "1") -> Occurrence:
 
 
 def test_metrics_carry_the_shadow_label(tmp_path: Path) -> None:
-    kb = load_kb(write_kb(tmp_path, [
+    kb = load_kb(write_entries(tmp_path, [
         {"id": "aws/live", "sig": "A", "regex": "A"},
         {"id": "aws/trial", "sig": "B", "regex": "B", "status": "shadow"}]))
     m = Metrics(kb, CollectorRegistry())
@@ -149,7 +118,7 @@ def test_metrics_carry_the_shadow_label(tmp_path: Path) -> None:
 
 
 def test_the_report_marks_shadow_entries_from_the_kb(tmp_path: Path) -> None:
-    kb = load_kb(write_kb(tmp_path, [
+    kb = load_kb(write_entries(tmp_path, [
         {"id": "aws/live", "sig": "A", "regex": "A"},
         {"id": "aws/trial", "sig": "B", "regex": "B", "status": "shadow"}]))
     seen = datetime(2026, 11, 18, tzinfo=UTC)
@@ -169,7 +138,7 @@ def test_the_report_marks_shadow_entries_from_the_kb(tmp_path: Path) -> None:
 
 def test_promote_edits_the_status_line_in_place_and_lint_is_clean(tmp_path: Path,
                                                                   capsys) -> None:
-    root = write_kb(tmp_path, [{"id": "aws/live", "sig": "A", "regex": "A"},
+    root = write_entries(tmp_path, [{"id": "aws/live", "sig": "A", "regex": "A"},
                                {"id": "aws/trial", "sig": "B", "regex": "B",
                                 "status": "shadow"}])
     path = root / "aws" / "trial.yaml"
@@ -190,7 +159,7 @@ def test_promote_edits_the_status_line_in_place_and_lint_is_clean(tmp_path: Path
 
 
 def test_promote_refuses_an_entry_that_still_holds_draft_text(tmp_path: Path, capsys) -> None:
-    root = write_kb(tmp_path, [{"id": "aws/trial", "sig": "B", "regex": "B",
+    root = write_entries(tmp_path, [{"id": "aws/trial", "sig": "B", "regex": "B",
                                 "status": "shadow"}])
     path = root / "aws" / "trial.yaml"
     path.write_text(path.read_text().replace("root_cause: test",

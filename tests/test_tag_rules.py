@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.kb_entries import write_entries
 from worker.core.classify import Classifier
 from worker.core.pipeline import Pipeline
 from worker.kbtools.test import run_text
@@ -16,22 +17,6 @@ from worker.knowledge.loader import default_kb_dir, load_kb
 from worker.model import Block, JobKey
 
 JOB = JobKey("acme/infra", "1", 1, "plan")
-ENTRY = """\
-id: {id}
-signature: "x"
-domain: {domain}
-category: auth_error
-root_cause: test
-dead_ends: [{{action: a, why_fails: b, fail_rate: 0.5}}]
-workarounds: [{{action: a, success_rate: 0.5}}]
-family: {family}
-tags: [{tags}]
-priority: {priority}
-patterns:
-  - regex: '{regex}'
-examples: [{{text: "Error: a"}}, {{text: "Error: b"}}]
-counter_examples: [{{text: "Error: nothing"}}]
-"""
 RULES = """\
 - family: aws-access-denied
   field: resource
@@ -44,16 +29,13 @@ RULES = """\
 
 def small_kb(tmp_path: Path, rules: str = RULES) -> Path:
     entries = [
-        dict(id="policy/denied", family="aws-access-denied", tags="permission, aws",
+        dict(id="policy/denied", sig="a", family="aws-access-denied", tags="permission, aws",
              priority=20, regex=r"not authorized to perform: (?P<action>\S+) on resource: "
                                 r"(?P<resource>\S+)"),
-        dict(id="terraform/lock-generic", family="state-lock", tags="state-lock",
+        dict(id="terraform/lock-generic", sig="b", family="state-lock", tags="state-lock",
              priority=5, regex="Error acquiring the state lock"),
     ]
-    for e in entries:
-        path = tmp_path / (e["id"] + ".yaml")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(ENTRY.format(domain=e["id"].split("/")[0], **e))
+    write_entries(tmp_path, entries)
     (tmp_path / "_tag-rules.yaml").write_text(rules)
     return tmp_path
 
