@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from tests import worker_harness as h  # noqa: E402
 from tests.conftest_kafka import kafka_admin_client  # noqa: E402
 from tests.kafka_broker import KafkaBroker  # noqa: E402
-from worker.cli.produce import job_key, merge_lines  # noqa: E402
+from worker.cli.produce import merge_lines  # noqa: E402
 
 PARTITIONS = 6
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -90,19 +90,20 @@ def corpus(min_lines: int, per_event: int = 1) -> tuple[list[bytes], int]:
     return list(merge_lines(out, per_event)), n_lines
 
 
-def produce(bootstrap: str, topic: str, events: Iterable[bytes]) -> int:
-    """Send events keyed like `tfpulse produce`, streaming (a 10M-line file is never held
-    in memory). Returns the number of records sent."""
-    p = h.producer(bootstrap)
-    sent = 0
-    try:
-        for event in events:
-            p.send(topic, key=job_key(event), value=event)
-            sent += 1
-        p.flush(timeout=600)
-    finally:
-        p.close(timeout=10)
-    return sent
+def run_start() -> dict[str, Any]:
+    """When and on what a benchmark run starts: the first fields of its JSON summary."""
+    return {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                       f"{platform.python_version()}",
+            "load_average_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run_summary(name: str, start: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The JSON summary a benchmark prints last: its start, the load at its end, the
+    command that ran it, then its own fields."""
+    return {"benchmark": name, **start,
+            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+            "command": " ".join([f"benchmarks/{name}.py", *sys.argv[1:]]), **fields}
 
 
 # -- the bare loop (run in a subprocess of its own: `--bare-loop TOPIC`) --------------------
@@ -252,11 +253,12 @@ def run(bootstrap: str, tmpdir: Path, min_lines: int, per_event: int = 1,
         admin.close()
     if corpus_path is not None:
         counter = [0]
-        produce(bootstrap, topic, merge_lines(_file_lines(corpus_path, counter), per_event))
+        h.produce(bootstrap, topic, merge_lines(_file_lines(corpus_path, counter), per_event),
+                  flush_timeout=600)
         n_lines = counter[0]
     else:
         events, n_lines = corpus(min_lines, per_event)
-        produce(bootstrap, topic, events)
+        h.produce(bootstrap, topic, events, flush_timeout=600)
         del events
     ends = h.end_offsets(bootstrap, topic)
     n_records = sum(ends.values())
@@ -311,8 +313,7 @@ def main() -> int:
     if args.bare_loop:
         print(json.dumps(bare_loop(args.bootstrap, args.bare_loop)))
         return 0
-    load = [round(x, 2) for x in os.getloadavg()]
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    begun = run_start()
     results = []
     with tempfile.TemporaryDirectory(prefix="tfpulse-bench-") as tmp:
         tmpdir = Path(tmp)
@@ -330,13 +331,7 @@ def main() -> int:
         finally:
             if broker is not None:
                 broker.stop()
-    summary = {"benchmark": "kafka_e2e", "started": started,
-               "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                          f"{platform.python_version()}",
-               "load_average_start": load,
-               "load_average_end": [round(x, 2) for x in os.getloadavg()],
-               "command": " ".join(["benchmarks/kafka_e2e.py", *sys.argv[1:]]),
-               "runs": results}
+    summary = run_summary("kafka_e2e", begun, runs=results)
     print(json.dumps(summary, default=str))
     return 0
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -149,8 +148,7 @@ def main() -> int:
     ap.add_argument("--store", default="", metavar="URL",
                     help="a PostgreSQL URL (postgresql+psycopg://…/db); default: start one")
     args = ap.parse_args()
-    load = [round(x, 2) for x in os.getloadavg()]
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    begun = ke.run_start()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="tfpulse-scale-") as tmp:
         tmpdir = Path(tmp)
@@ -174,12 +172,13 @@ def main() -> int:
                 a.close()
             if args.corpus is not None:
                 counter = [0]
-                ke.produce(bootstrap, topic, merge_lines(ke._file_lines(args.corpus, counter),
-                                                         args.lines_per_event))
+                h.produce(bootstrap, topic, merge_lines(ke._file_lines(args.corpus, counter),
+                                                        args.lines_per_event),
+                          flush_timeout=600)
                 n_lines = counter[0]
             else:
                 events, n_lines = ke.corpus(args.lines, args.lines_per_event)
-                ke.produce(bootstrap, topic, events)
+                h.produce(bootstrap, topic, events, flush_timeout=600)
                 del events
             ends = h.end_offsets(bootstrap, topic)
             n_records = sum(ends.values())
@@ -208,14 +207,8 @@ def main() -> int:
                 pg.stop()
             if broker is not None:
                 broker.stop()
-    summary = {"benchmark": "scale_out", "started": started,
-               "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                          f"{platform.python_version()}",
-               "load_average_start": load,
-               "load_average_end": [round(x, 2) for x in os.getloadavg()],
-               "command": " ".join(["benchmarks/scale_out.py", *sys.argv[1:]]),
-               "lines": n_lines, "records": n_records, "lines_per_record": lpr,
-               "runs": results}
+    summary = ke.run_summary("scale_out", begun, lines=n_lines, records=n_records,
+                             lines_per_record=lpr, runs=results)
     print(json.dumps(summary, default=str))
     return 0
 

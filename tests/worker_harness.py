@@ -125,10 +125,12 @@ def producer(bootstrap: str) -> Any:
                          request_timeout_ms=30000)
 
 
-def produce(bootstrap: str, topic: str, lines: Sequence[bytes],
-            extra: Sequence[tuple[int, bytes | None, bytes]] = ()) -> int:
-    """Send lines keyed repo/run_id/job; extra = (index, key, value) records sent just
-    before lines[index] (malformed events mixed in). Returns the number of records sent."""
+def produce(bootstrap: str, topic: str, lines: Iterable[bytes],
+            extra: Sequence[tuple[int, bytes | None, bytes]] = (),
+            flush_timeout: float = 120) -> int:
+    """Send lines keyed repo/run_id/job, streaming (a benchmark's 10M lines are never held
+    in memory); extra = (index, key, value) records sent just before lines[index]
+    (malformed events mixed in). Returns the number of records sent."""
     p = producer(bootstrap)
     at: dict[int, list[tuple[bytes | None, bytes]]] = {}
     for index, key, value in extra:
@@ -145,7 +147,7 @@ def produce(bootstrap: str, topic: str, lines: Sequence[bytes],
             for key, value in rest:
                 p.send(topic, key=key, value=value)
                 sent += 1
-        p.flush(timeout=120)
+        p.flush(timeout=flush_timeout)
     finally:
         p.close(timeout=10)
     return sent
