@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from tests.prometheus_server import LoopbackDaemon
 
@@ -52,15 +49,8 @@ class AlertmanagerServer(LoopbackDaemon):
         if self.binary is None:
             raise AlertmanagerError("alertmanager not installed: run `make deps` (Debian "
                                     "package prometheus-alertmanager)")
-        config = self.dir / "alertmanager.yml"
-        config.write_text(yaml.safe_dump(self.config, sort_keys=False))
-        with open(self.log_path, "wb") as log:
-            self._proc = subprocess.Popen(
-                [self.binary, f"--config.file={config}", f"--storage.path={self.dir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address=",
-                 "--log.level=warn"],
-                cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready(timeout)
+        self.launch([f"--storage.path={self.dir / 'data'}", "--cluster.listen-address="],
+                    timeout)
         return self
 
     def __enter__(self) -> AlertmanagerServer:

@@ -56,6 +56,8 @@ class LoopbackDaemon:
 
     name = "daemon"
     error: type[RuntimeError] = RuntimeError
+    binary: str | None  # set by each daemon's __init__, with its config
+    config: dict[str, Any]
 
     def __init__(self, directory: str | Path | None, prefix: str):
         self._owns_dir = directory is None
@@ -64,6 +66,19 @@ class LoopbackDaemon:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.dir / f"{self.name}.log"
         self._proc: subprocess.Popen[bytes] | None = None
+
+    def launch(self, flags: list[str], timeout: float) -> None:
+        """Write self.config to <name>.yml, run the binary on it with flags and the loopback
+        listen address, and wait until it is ready."""
+        assert self.binary is not None, "start() refuses a missing binary first"
+        config = self.dir / f"{self.name}.yml"
+        config.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(
+                [self.binary, f"--config.file={config}", *flags,
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
+        self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -128,16 +143,7 @@ class PrometheusServer(LoopbackDaemon):
     def start(self, timeout: float = 60.0) -> PrometheusServer:
         if self.binary is None:
             raise PrometheusError("prometheus not installed: run `make deps`")
-        config = self.dir / "prometheus.yml"
-        config.write_text(yaml.safe_dump(self.config, sort_keys=False))
-        with open(self.log_path, "wb") as log:
-            self._proc = subprocess.Popen(
-                [self.binary, f"--config.file={config}",
-                 f"--storage.tsdb.path={self.dir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}",
-                 "--log.level=warn"],
-                cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready(timeout)
+        self.launch([f"--storage.tsdb.path={self.dir / 'data'}"], timeout)
         return self
 
     def __enter__(self) -> PrometheusServer:
