@@ -78,11 +78,12 @@ def load_snippet(name: str) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
-def pinned() -> set[str]:
+@functools.cache
+def pinned() -> frozenset[str]:
     """The source ids (fit:<id>, kb:<path>) the corpus may draw from: a fixed list, so a
     grown fit.jsonl or KB does not change the corpus under the benchmark's figures."""
-    return {line for line in PINNED.read_text(encoding="utf-8").split("\n")
-            if line and not line.startswith("#")}
+    return frozenset(line for line in PINNED.read_text(encoding="utf-8").split("\n")
+                     if line and not line.startswith("#"))
 
 
 def _fit_rows() -> list[dict[str, Any]]:
