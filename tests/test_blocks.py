@@ -179,16 +179,29 @@ def test_certain_starts_and_uncertain_ones() -> None:
     assert certain('"helm_release.x": Kubernetes cluster unreachable') == [False]
 
 
-def test_a_wrapper_tail_counts_only_when_nothing_came_before_it() -> None:
+def test_a_closing_line_starts_a_block_marked_tail() -> None:
+    """A wrapper's or CI's closing line starts a block marked tail: the aggregator counts it
+    only when nothing of its job was counted before (tests/test_tail_blocks.py)."""
+    def tails(text: str) -> list[tuple[str, bool]]:
+        return [(b.lines[0], b.tail) for b in lines_of_blocks(text)]
     after = "Error: Missing required argument\n\n\n::debug::Terraform exited with code 1.\n"
-    assert lines_of(after) == [("Error: Missing required argument",)]
-    framed = "╷\n│ Error: boom\n╵\nError: Terraform exited with code 1.\n"
-    assert lines_of(framed) == [("Error: boom",)]
-    alone = "Waiting for the plan to start...\n\nTerraform exited with code 1.\n"
-    assert lines_of(alone) == [("Terraform exited with code 1.",)]
+    assert tails(after) == [("Error: Missing required argument", False),
+                            ("Terraform exited with code 1.", True)]
+    framed = "╷\n│ Error: boom\n╵\n##[error]Process completed with exit code 1.\n"
+    assert tails(framed) == [("Error: boom", False), ("Process completed with exit code 1.", True)]
     # HCP's closing line of a remote run (terraform-provider-aws#42420 after its diagnostic)
     hcp = "╷\n│ Error: No valid credential sources found\n╵\nOperation failed: failed running terraform plan (exit 1)\n"
-    assert lines_of(hcp) == [("Error: No valid credential sources found",)]
+    assert tails(hcp)[1] == ("Operation failed: failed running terraform plan (exit 1)", True)
+    # `terraform plan -detailed-exitcode` exits 2 for "changes present": not a closing line,
+    # only a weak start (no entry knows it: tests/test_tail_blocks.py)
+    assert tails("Process completed with exit code 2.\n") == [("Process completed with exit code 2.", False)]
+
+
+def test_a_closing_line_after_an_announcement_starts_nothing() -> None:
+    text = ("Planning failed. Terraform encountered an error while generating this plan.\n\n\n"
+            "ERROR: Job failed: exit code 1\n")
+    assert [b.lines[0] for b in lines_of_blocks(text)] == [
+        "Planning failed. Terraform encountered an error while generating this plan."]
 
 
 def test_tf_log_lines_start_no_block() -> None:
@@ -247,8 +260,10 @@ def test_the_lock_errors_advice_paragraph_is_no_block_of_its_own() -> None:
             "Lock Info:\n  ID:        1010\n  Info:      \n\n\n"
             "Terraform acquires a state lock to protect the state from being written\n"
             "by multiple users at the same time.\n")
-    assert [b[0] for b in lines_of(text)] == [
-        "Error: Error locking state: Error acquiring the state lock: state blob is already locked"]
+    assert [(b.lines[0], b.tail) for b in lines_of_blocks(text)] == [
+        ("Error: Error locking state: Error acquiring the state lock: state blob is already locked",
+         False),
+        ("Terraform acquires a state lock to protect the state from being written", True)]
     alone = "Terraform acquires a state lock to protect the state from being written\n"
     assert lines_of(alone) == [(alone.strip(),)]
 
@@ -312,8 +327,8 @@ def test_terraform_011_error_count_with_parenthesized_plural() -> None:
     assert len(blocks) == 1 and blocks[0].certain and len(blocks[0].lines) == 2
 
 
-def test_a_wrapper_error_level_line_counts_only_when_nothing_came_before_it() -> None:
+def test_a_wrapper_error_level_line_is_a_tail() -> None:
     after = "╷\n│ Error: boom\n╵\nERROR  terraform invocation failed in /w/.terragrunt-cache/x\n"
-    assert lines_of(after) == [("Error: boom",)]
+    assert [b.tail for b in lines_of_blocks(after)] == [False, True]
     alone = "21:07:20.567 ERROR  Could not find Terragrunt configuration settings in /w/terragrunt.hcl\n"
     assert [b.lines[0][:5] for b in lines_of_blocks(alone)] == ["ERROR"]

@@ -3,9 +3,10 @@
 The pipeline routes lines and closes blocks; this stage turns each closed block into at
 most one Occurrence per job run attempt and entry (the dedupe key; the store's primary
 key makes it hold across batches and restarts), with its secrets redacted and, when no
-entry matched, the template that groups it with its recurrences. It also recognises the
-KB's dead-end signals in the lines the prefilter flags, counted only in repos where
-their entry already occurred.
+entry matched, the template that groups it with its recurrences. A block opened on a
+closing line (Block.tail) is counted only when nothing of its job was counted before it. It
+also recognises the KB's dead-end signals in the lines the prefilter flags, counted only in
+repos where their entry already occurred.
 
 This is where a job's metadata enters what is kept: occurrences and dead ends carry the
 job's public key and info (redact.public_job: no credentials, no over-long values), the
@@ -79,6 +80,9 @@ class Aggregator:
         self.job_info: OrderedDict[JobKey, tuple[JobKey, JobInfo]] = OrderedDict()
         self._max_jobs = max_jobs
         self._seen: set[tuple[str, str, int, str, str]] = set()
+        # The jobs (bounded like job_info) with an occurrence counted: a tail block of one
+        # of them repeats that failure (Block.tail).
+        self._counted: OrderedDict[JobKey, None] = OrderedDict()
         self._occurrences: list[Occurrence] = []
         self._dead_ends: list[DeadEndAttempt] = []
         self._outcomes: list[JobOutcome] = []
@@ -96,9 +100,12 @@ class Aggregator:
 
     def emit(self, blocks: list[Block]) -> None:
         for block in blocks:
+            if block.tail and block.job in self._counted:
+                continue
             match = self.classifier.classify(block)
             if match is None:
                 continue
+            self._count(block.job)
             if self.keep_matches:
                 self.matches.append(match)
             job, info = self._public(block.job)
@@ -111,6 +118,16 @@ class Aggregator:
             self._occurrences.append(occ)
             if occ.kb_id is not None:
                 self._repo_entries.add((job.repo, occ.kb_id))
+
+    def _count(self, job: JobKey) -> None:
+        self._counted[job] = None
+        self._counted.move_to_end(job)
+        if len(self._counted) > self._max_jobs:
+            self._counted.popitem(last=False)
+
+    def forget_jobs(self) -> None:
+        """Every job is over (end of input): no later block repeats their failures."""
+        self._counted.clear()
 
     def flagged(self, job: JobKey, raw: str, timestamp: float) -> None:
         """A line the prefilter flagged: the versions it names, the dead ends it shows."""
@@ -125,6 +142,7 @@ class Aggregator:
 
     def job_end(self, job: JobKey, event: Event) -> None:
         """A job_end event: the job's outcome, with the versions it printed."""
+        self._counted.pop(job, None)
         public, info = self._public(job)
         # classify and kb test keep the versions for the matches they print (versions_of)
         v = (self._versions.get(job) if self.keep_matches else self._versions.pop(job, None)

@@ -72,7 +72,7 @@ WEAK_START = re.compile(
     r"|provider found|limit ?exceeded|throttl|already exists|already locked|timeout"
     r"|timed out|conflict|cannot be assumed|initialization required|violation"
     r"|locked by|^lock info:|exit status [1-9]|exit code:? [1-9]|unexpected exit code"
-    r"|exited with code [1-9]"
+    r"|exited with code '?[1-9]"
     r"|insufficient (?:permissions|privileges)|must authenticate"  # an API's refusal, bare
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must"
@@ -101,7 +101,7 @@ TRIGGER = (
     r"|not found|no valid|expired|invalid|not authorized|does not have|provider found"
     r"|limit ?exceeded|throttl|already exists|already locked|timeout|timed out|conflict"
     r"|argument or block|initialization required|violation|locked by|lock info:"
-    r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code|exited with code [1-9]"
+    r"|exit status [1-9]|exit code:? [1-9]|unexpected exit code|exited with code '?[1-9]"
     r"|insufficient (?:permissions|privileges)|must authenticate"
     r"|workspace [A-Za-z0-9_.()\"-]+ (?:doesn't|does not) exist"
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
@@ -111,11 +111,28 @@ TRIGGER = (
     r"|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
+# A step's closing line when it exited non-zero (TAIL below; the `ci-step` family's fallback,
+# kb/ci/ci-step-generic.yaml, recognizes the same lines).
+STEP_FAILED = (
+    r"^(?:Error: )?Process completed with exit code (?:[13-9]|[1-9][0-9]+)\b"
+    r"|^The process '[^']*' failed with exit code (?:[13-9]|[1-9][0-9]+)\b"
+    r"|^[A-Za-z][\w .-]* exited with code '?(?:[13-9]|[1-9][0-9]+)\b"
+    r"|^(?:ERROR: )?Job failed: (?:command terminated with )?exit code [1-9]"
+    r"|^(?:ERROR: )?script returned exit code [1-9]"
+    r"|^Finished: FAILURE$"
+    r"|^make(?:\[[0-9]+\])?: \*\*\* .*Error [0-9]+"
+    r"|^.* returned non-zero exit status [1-9]"
+    r"|^.*\bfailed with exit code '?[1-9]"
+    r"|^.*: exit status [1-9][0-9]*$"
+    r"|^task result: Failed$"  # the Azure DevOps task library's debug line
+)
+
 # A failure's closing words: a wrapper's last line (setup-terraform, the Azure DevOps task, HCP)
 # follows every failure Terraform printed, and the lock error's advice paragraph (`Terraform
 # acquires a state lock to protect …`, after two blank lines) follows its diagnostic. Such a
-# line starts a block only in a job where no block came before it (then it is the only sign
-# of the failure; counting it after one would count that one twice).
+# line's block is marked tail (Block.tail) and counted only in a job where nothing was counted
+# before it (then it is the only sign of the failure; counting it after one would count that
+# one twice); after a HEAD it starts nothing.
 TAIL = re.compile(
     r"^(?:Error: )?(?:Terraform exited with code [1-9]|Terraform command '[a-z-]+' failed with exit code)"
     r"|^Terraform acquires a (?:state )?lock to protect"
@@ -124,6 +141,12 @@ TAIL = re.compile(
     # `2023/12/18 19:35:11 ERROR …`, stamps gone in normalize): after Terraform's diagnostic
     # it repeats it (`terraform invocation failed`); alone it is the wrapper's own failure.
     r"|^ERROR {1,2}[^\s:]"
+    # A CI system's or a tool's closing line for a step that exited non-zero: GitHub Actions'
+    # runner and toolkit, the Azure DevOps task, GitLab's runner, Jenkins, make, Python's
+    # subprocess, a Go tool's exec error. After a diagnostic it repeats that failure; alone it
+    # is the only sign the job failed (`ci-step` family). Exit code 2 of a GitHub or Azure
+    # step is left out: it is `terraform plan -detailed-exitcode` saying "changes present".
+    f"|{STEP_FAILED}"
 )
 
 # A failure's opening words: a line that announces the diagnostics printed after it
@@ -170,6 +193,7 @@ class _Open:
     nbytes: int = 0
     blanks: int = 0
     truncated: bool = False
+    tail: bool = False
 
 
 @dataclass(slots=True)
@@ -180,8 +204,9 @@ class _Job:
     # The partition's event time (its watermark) when the job's last line came: idleness
     # is how far the partition moved on since, not how old the job's own times are.
     mark: float = 0.0
-    # A block of this job was closed already (see TAIL).
-    diagnosed: bool = False
+    # A HEAD block of this job is held back: a TAIL line after it starts nothing (the HEAD
+    # is counted at the job's end if no diagnostic follows).
+    announced: bool = False
     # HEAD blocks held back (with their source position) until the job ends.
     pending: list[tuple[Block, tuple[Hashable, int] | None]] = field(default_factory=list)
 
@@ -370,10 +395,14 @@ class BlockAssembler:
                 if block.blanks >= 2 and not block.framed:
                     self._close(job, state, closed)
                 return
-        if text and state.diagnosed and TAIL.match(text):
+        # A TAIL line's block is marked: the aggregator counts it only if nothing of the job
+        # was counted before it (whether an earlier block counted is the classifier's say).
+        tail = bool(text) and TAIL.match(text) is not None
+        if tail and state.announced:
             return
         if frame == "╷" or frame == "│" or (text and _starts(text)):
-            state.open = _Open([], state.lines_seen, timestamp, position, framed=frame is not None)
+            state.open = _Open([], state.lines_seen, timestamp, position, framed=frame is not None,
+                               tail=tail)
             self.open_jobs.add(job)
             self._append(state.open, text, frame)
 
@@ -424,11 +453,12 @@ class BlockAssembler:
             lines.pop()
         if not lines:
             return
-        state.diagnosed = True
         certain = STRONG_START.match(lines[0]) is not None
         head = not certain and HEAD.match(lines[0]) is not None
+        if head:
+            state.announced = True
         done = Block(job, tuple(lines), block.line, block.timestamp, block.framed,
-                     block.truncated, certain or head)
+                     block.truncated, certain or head, block.tail)
         if head:
             state.pending.append((done, block.position))
             self.pending_jobs.add(job)

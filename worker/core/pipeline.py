@@ -270,8 +270,9 @@ class Pipeline:
         self.aggregate.emit(self.blocks.flush_idle(self.watermarks))
 
     def close(self) -> None:
-        """End of input: close every open block."""
+        """End of input: close every open block (every job is over)."""
         self.aggregate.emit(self.blocks.flush_all())
+        self.aggregate.forget_jobs()
 
     def take(self) -> Batch:
         """What was produced since the last take, with the positions safe to store."""

@@ -18,7 +18,7 @@ import re2
 FAILURE_KINDS = ("permission", "state-lock", "credentials", "backend", "provider", "network",
                  "quota", "throttling", "syntax", "config", "timeout", "conflict")
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "hcp", "opentofu")
-TAGS = frozenset({*FAILURE_KINDS, "dependency", "module", "wrapper", *PLATFORMS})
+TAGS = frozenset({*FAILURE_KINDS, "dependency", "module", "wrapper", "ci", *PLATFORMS})
 CATEGORIES = frozenset({
     "auth_error", "state_error", "config_error", "network_error", "resource_error",
     "quota_error", "provider_error", "timeout_error", "dependency_error", "syntax_error",
@@ -42,6 +42,7 @@ FAMILIES = (
     "provider-crash",       # a provider plugin crashed or misbehaved
     "network",              # the endpoint could not be reached
     "run-wrapper",          # a tool running Terraform (tf-controller, Atlantis, Terragrunt) failed
+    "ci-step",              # a step of the job exited non-zero with no Terraform diagnostic shown
 )
 # An entry's status (docs/kb-format.md "Status"): a live entry classifies and alerts; a
 # shadow entry is matched, stored and reported but never alerts and never takes a match
