@@ -35,7 +35,7 @@ def test_chunked_polls_store_the_truth(kb: KnowledgeBase, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch,
                                        chunk_bytes: int) -> None:
     monkeypatch.setattr(source, "DECODE_CHUNK_BYTES", chunk_bytes)
-    lines, truth = h.sample_subset(1500)
+    lines, truth = h.sample_subset(2500)
     url = f"sqlite:///{tmp_path / 'chunks.db'}"
     store = open_store(url)
     try:
