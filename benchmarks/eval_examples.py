@@ -1,19 +1,23 @@
 """Detection, classification and tag precision/recall on real error texts, per split.
 
-    python benchmarks/eval_examples.py [--by-format]
+    python benchmarks/eval_examples.py [--by-format] [--by-collector]
 
 Splits: `public` (tests/data/terraform-errors-public.jsonl: the KB was fitted to it),
 `fit` and `holdout` (tests/data/realworld/: the corpus split once by source; the KB may
 take examples from fit, never from holdout), and the success corpus (tests/data/success/
 *.log, real successful runs: every failure detected there is a false positive). Only
 aggregate figures are printed, never a text; --by-format adds, per split, the figures for
-each `format` the collectors gave a text (framed, plain, tf011, atlantis, ...). The definitions are in
-worker/kbtools/evaluate.py; tests/test_realworld.py enforces the targets on holdout.
+each `format` the collectors gave a text (framed, plain, tf011, atlantis, ...); --by-collector,
+for both halves together, the figures of each collector's batch (the id's prefix: run at the
+commit that added a batch, before any tuning on it, they are the KB's rate on unseen texts).
+The definitions are in worker/kbtools/evaluate.py; tests/test_realworld.py enforces the
+targets on holdout.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
 from worker.core.classify import Classifier  # noqa: E402
-from worker.kbtools.evaluate import Score, evaluate, read_cases  # noqa: E402
+from worker.kbtools.evaluate import Score, TagScore, evaluate, read_cases  # noqa: E402
 from worker.kbtools.test import success_dir, test_success  # noqa: E402
 from worker.knowledge.entry import KnowledgeBase  # noqa: E402
 from worker.knowledge.loader import load_kb  # noqa: E402
@@ -39,17 +43,30 @@ def row(name: str, s: Score) -> str:
             f"{lock.precision:.3f} / {lock.recall:.3f} | {s.false_positives} of {s.non_failures} |")
 
 
-def by_format(kb: KnowledgeBase, classifier: Classifier, name: str,
-              cases: list[dict[str, Any]]) -> None:
-    formats = sorted({str(c.get("format", "?")) for c in cases})
-    print(f"\n{name}, by format:\n")
-    print("| format | failures | detected | classified (any entry) | undetected | unclassified |")
-    print("|---|---|---|---|---|---|")
-    for fmt in formats:
-        s = evaluate(kb, [c for c in cases if str(c.get("format", "?")) == fmt], classifier)
-        if s.failures:
-            print(f"| {fmt} | {s.failures} | {s.rate(s.detected):.3f} | {s.rate(s.classified):.3f} "
-                  f"| {s.failures - s.detected} | {s.failures - s.classified} |")
+def by_group(kb: KnowledgeBase, classifier: Classifier, title: str,
+             cases: list[dict[str, Any]], key: Callable[[dict[str, Any]], str]) -> None:
+    """The split's figures for each group of its texts (a format, a collector)."""
+    groups = sorted({key(c) for c in cases}, key=lambda g: (len(g), g))
+    print(f"\n{title}:\n")
+    print("| group | failures | detected | classified (any entry) | permission R | state-lock R "
+          "| undetected | unclassified | non-failures detected |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for group in groups:
+        s = evaluate(kb, [c for c in cases if key(c) == group], classifier)
+        p, lock = (recall(s.tags[tag]) for tag in ("permission", "state-lock"))
+        print(f"| {group} | {s.failures} | {s.rate(s.detected):.3f} | {s.rate(s.classified):.3f} "
+              f"| {p} | {lock} | {s.failures - s.detected} "
+              f"| {s.failures - s.classified} | {s.false_positives} of {s.non_failures} |")
+
+
+def recall(t: TagScore) -> str:
+    """A tag's recall with the count it is out of; `-` for a group without that tag."""
+    return f"{t.recall:.3f} ({t.tp + t.fn})" if t.tp + t.fn else "-"
+
+
+def collector(case: dict[str, Any]) -> str:
+    """The collector a text came from: its id's prefix (c1 ... c19)."""
+    return str(case["id"]).split("-", 1)[0]
 
 
 def main() -> None:
@@ -73,10 +90,14 @@ def main() -> None:
     where = "" if folder.is_dir() else " (the folder does not exist: 0 files)"
     print(f"\nsuccess corpus: {success.checked} files, {lines} lines{where}: "
           f"{len(success.problems)} false positive(s)")
+    real = [(name, read_cases(path)) for name, path in SPLITS[1:] if path.exists()]
     if "--by-format" in sys.argv[1:]:
-        for name, path in SPLITS[1:]:
-            if path.exists():
-                by_format(kb, classifier, name, read_cases(path))
+        for name, cases in real:
+            by_group(kb, classifier, f"{name}, by format", cases,
+                     lambda c: str(c.get("format", "?")))
+    if "--by-collector" in sys.argv[1:]:  # both halves: how the KB does on each batch
+        by_group(kb, classifier, "fit and holdout, by collector",
+                 [c for _, cases in real for c in cases], collector)
 
 
 if __name__ == "__main__":
