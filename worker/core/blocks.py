@@ -56,6 +56,10 @@ STRONG_START = re.compile(
     r"|\* [A-Za-z0-9_.\[\]\"-]+: (?:[0-9]+ errors?(?:\(s\))? occurred|Error )"  # a 0.11/0.12 list item's error
     r"|(?:error|fatal|panic): "  # a tool's own error line (git, kubectl, Go)
     r"|[\w .,:;'\"()/-]+(?:╷ )?│ Error: "  # a frame flattened onto one line, or quoted
+    # HCL's one-line diagnostic (`main.tf:1,1-7: Unsupported block type; …`), as Go tools that
+    # parse Terraform's files print it: Terragrunt, tflint, terrascan, terraform-docs
+    r"|[\w./~-]+\.(?:tf|hcl|tfvars)(?:\.json)?:[0-9]+,[0-9]+(?:-[0-9]+)?: [A-Z]"
+    r"|!+ (?:TERRAFORM|OPENTOFU) CRASH !+$"  # the crash banner over `Terraform crashed!`
     r")"
 )
 # Lines that go on with an open block even though they could start one: the 0.11/0.12
@@ -80,6 +84,13 @@ WEAK_START = re.compile(
     r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
     r"|is not a valid (?:global )?flag|must provide a valid value"  # a command line it rejects
     r"|plan is stale"  # `Saved plan is stale`, its `Error: ` lost by a wrapper
+    # JSON.parse refusing a wrapper-corrupted output (Node: `Unexpected token c in JSON at
+    # position 1`, `… is not valid JSON`): a step reading `terraform … -json` failed
+    r"|in JSON at position|is not valid JSON"
+    # Terragrunt's own errors, whose `ERRO[0002]` / `[terragrunt]` prefix normalize removed
+    r"|detected no outputs|missing required (?:gcs|s3) remote state"
+    r"|^traceback \(most recent call last\):"  # a Python script step's uncaught exception
+    r"|no matches for kind"  # the Kubernetes API without the kind's CRD (Crossplane's Workspace)
     r"|^\* [A-Za-z0-9_.\[\]\"-]+: ",  # a 0.11/0.12 list item: `* aws_s3_bucket.b: …`
     re.IGNORECASE | re.ASCII,  # as RE2's (?i) in TRIGGER: no 'ı'/'İ' folding to 'i'
 )
@@ -107,7 +118,11 @@ TRIGGER = (
     r"|terraform acquires a (?:state )?lock|unreachable|block definition must|fatal: |panic: "
     r"|workspace \"[A-Za-z0-9_.()-]+\" is not empty"
     r"|command expects (?:at most|at least|exactly|no) |flag provided but not defined"
-    r"|is not a valid (?:global )?flag|must provide a valid value|plan is stale)"
+    r"|is not a valid (?:global )?flag|must provide a valid value|plan is stale"
+    r"|in JSON at position|is not valid JSON|TERRAFORM CRASH|OPENTOFU CRASH"
+    r"|detected no outputs|missing required (?:gcs|s3) remote state"
+    r"|traceback \(most recent call last\):|no matches for kind)"
+    r"|\.(?:tf|hcl|tfvars)(?:\.json)?:[0-9]+,[0-9]+(?:-[0-9]+)?: [A-Z]"
     r"|\* [A-Za-z0-9_.\[\]\"-]+: |╷|│|╵"
 )
 
@@ -117,7 +132,10 @@ STEP_FAILED = (
     r"^(?:Error: )?Process completed with exit code (?:[13-9]|[1-9][0-9]+)\b"
     r"|^The process '[^']*' failed with exit code (?:[13-9]|[1-9][0-9]+)\b"
     r"|^[A-Za-z][\w .-]* exited with code '?(?:[13-9]|[1-9][0-9]+)\b"
-    r"|^(?:ERROR: )?Job failed: (?:command terminated with )?exit code [1-9]"
+    # GitLab's runner: the script's exit, or the job's own failure (`Job failed (system
+    # failure): prepare environment: exit code 255`, `execution took longer than …`)
+    r"|^(?:ERROR: )?Job failed(?: \([a-z ]+\))?: "
+    r"|^exit code [1-9][0-9]*$"  # Drone's and Woodpecker's last line of a failed step
     r"|^(?:ERROR: )?script returned exit code [1-9]"
     r"|^Finished: FAILURE$"
     r"|^make(?:\[[0-9]+\])?: \*\*\* .*Error [0-9]+"

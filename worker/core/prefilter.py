@@ -62,6 +62,7 @@ LOUD, QUIET = 2, 3
 # that follow a word of any characters.
 _ANYWHERE = rb"[\x00-\x08\x0b-\x1f\x7f]|\[[0-9]{1,3}[;m]|: Error: |\((?:local|remote)-exec\): " \
     rb"|\xe2\x94\x82 Error: " \
+    rb"|\.(?:tf|hcl|tfvars)(?:\.json)?:[0-9]+,[0-9]" \
     rb"|: (?:Creating|Modifying" \
     rb"|Destroying|Reading|Refreshing|Still |Creation complete|Modifications complete" \
     rb"|Destruction complete)"
@@ -72,7 +73,7 @@ _STARTS = (
     rb"Error|Failed to|Could not|Argument or block|[0-9]+ errors?(?:\(s\))? occurred|Backend"
     rb"|error running|[$+>] |Initializing |Terraform |OpenTofu |Plan: |Apply complete"
     rb"|No changes\.|Acquiring state lock|Releasing state lock|Refreshing state\.\.\."
-    rb"|\* |error: |fatal: |panic: "
+    rb"|\* |error: |fatal: |panic: |!"
     rb"|Success! |Created and switched |\xe2\x95\xb7|\xe2\x94\x82|\xe2\x95\xb5|\xc3\xa2\xe2\x80\x9d"
     rb"|\xc3\xa2\xe2\x80\xa2|\?\?\?"
 )
