@@ -163,7 +163,10 @@ def test_observed_dead_end_fail_rates(store: Store) -> None:
         d = got[(w["kb_id"], w["dead_end"])]
         assert (d.attempts, d.came_back) == (w["attempts"], w["came_back"]), w
         assert d.fail_rate == pytest.approx(w["observed_fail_rate"])
-    assert any(d.fail_rate == 1.0 for d in got.values())  # the dead end tried and failed
+    # The sample covers both ends of the scale: a dead end that (nearly) always failed, and
+    # one whose run never came back (the generator's seed decides which, exactly 1.0 or not).
+    assert any(d.fail_rate >= 0.9 for d in got.values())
+    assert any(d.fail_rate == 0.0 for d in got.values())
 
 
 # -- versions -------------------------------------------------------------------------------

@@ -56,9 +56,14 @@ _SEP_EQ = r"""(?:\\?["']?[ \t]*(?:=>|:=|=)|\\?["'][ \t]*:)[ \t]*"""
 _SEP = r"(?:" + _SEP_EQ + r"|[ \t]*:[ \t]+)"
 # After `: ` the value must hold a character other than a letter, or a capital after a
 # small letter: Go wraps its errors as "getting credentials: decoding stdout: …" and
-# "WithAuthorization: Failed to …", and those words are no secrets.
+# "WithAuthorization: Failed to …", and those words are no secrets. Nor is a value of digits
+# and colons only but for a number: a position or a time (HCL's "Unknown token: 15:19 IDENT").
 _VALUE = r"""[^\s"'`,;&<>\\]"""
-_NOT_A_WORD = r"""(?:[A-Za-z]{0,80}(?:[^A-Za-z\s"'`,;&<>\\]|[a-z][A-Z]))""" + _VALUE + "{4,}"
+_OTHER = r"""[^0-9:\s"'`,;&<>\\]"""  # a value character that is neither digit nor colon
+_NOT_A_WORD = (r"""(?:[A-Za-z]{0,79}(?:[^A-Za-z0-9\s"'`,;&<>\\]|[a-z][A-Z]|[A-Za-z][0-9])"""
+               + _VALUE + "{4,}"
+               + r"|[0-9]+(?:" + _OTHER + r"|:[0-9]*" + _OTHER + r")" + _VALUE + "{2,}"
+               + r"|[0-9]{5,})")
 _HEX = "[a-f0-9]"
 
 RULES: tuple[Rule, ...] = (
