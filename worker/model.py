@@ -72,8 +72,8 @@ class Block:
     truncated: bool = False  # True when the size cap cut the block short
     certain: bool = True  # starts like a Terraform diagnostic ("Error: …"); False for
     # blocks opened on a weaker hint ("AccessDenied…"), kept only when the KB knows them
-    tail: bool = False  # opened on a closing line (blocks.TAIL) after uncertain blocks only:
-    # counted only when nothing of its job was counted before it (aggregate.Aggregator.emit)
+    tail: bool = False  # opened on a closing line (blocks.TAIL): counted only when nothing
+    # of its job was counted before it (aggregate.Aggregator.emit)
 
     @property
     def text(self) -> str:

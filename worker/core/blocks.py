@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from worker.core.matcher import caseless_search
@@ -365,19 +365,19 @@ class BlockAssembler:
     def open_positions(self) -> dict[Hashable, int]:
         """Per partition, the earliest source position of a line still in an open block."""
         earliest: dict[Hashable, int] = {}
-        for job in self.open_jobs:
-            state = self._jobs[job]
-            if state.open is not None and state.open.position is not None:
-                part, offset = state.open.position
-                if part not in earliest or offset < earliest[part]:
-                    earliest[part] = offset
-        for job in self.pending_jobs:
-            for _, position in self._jobs[job].pending:
-                if position is not None:
-                    part, offset = position
-                    if part not in earliest or offset < earliest[part]:
-                        earliest[part] = offset
+        for part, offset in self._held_positions():
+            if part not in earliest or offset < earliest[part]:
+                earliest[part] = offset
         return earliest
+
+    def _held_positions(self) -> Iterator[tuple[Hashable, int]]:
+        """The source positions of open blocks' first lines and of held-back HEAD blocks."""
+        for job in self.open_jobs:
+            block = self._jobs[job].open
+            if block is not None and block.position is not None:
+                yield block.position
+        for job in self.pending_jobs:
+            yield from (position for _, position in self._jobs[job].pending if position is not None)
 
     @property
     def jobs_tracked(self) -> int:
@@ -413,12 +413,13 @@ class BlockAssembler:
                 if block.blanks >= 2 and not block.framed:
                     self._close(job, state, closed)
                 return
-        # A TAIL line's block is marked: the aggregator counts it only if nothing of the job
-        # was counted before it (whether an earlier block counted is the classifier's say).
-        tail = bool(text) and TAIL.match(text) is not None
-        if tail and state.announced:
-            return
         if frame == "╷" or frame == "│" or (text and _starts(text)):
+            # A TAIL line's block is marked: the aggregator counts it only if nothing of the
+            # job was counted before it (whether an earlier block counted is the classifier's
+            # say). Matched only here, on lines that start a block: not on every line fed.
+            tail = bool(text) and TAIL.match(text) is not None
+            if tail and state.announced:
+                return
             state.open = _Open([], state.lines_seen, timestamp, position, framed=frame is not None,
                                tail=tail)
             self.open_jobs.add(job)
